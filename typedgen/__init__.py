@@ -1,0 +1,90 @@
+"""typedgen: type annotations in, valid-by-construction LLM output out.
+
+The public API is re-exported here from private modules. Names are resolved lazily, so
+``import typedgen`` is fast and never imports vLLM or torch; those are imported only by
+:mod:`typedgen.models`, :mod:`typedgen.generate` and :mod:`typedgen.processors.vllm` when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from typedgen._errors import (
+    GenerationError,
+    GuideError,
+    ModelError,
+    ModelNotInstalledError,
+    NotSupportedError,
+    RegexError,
+    SchemaError,
+    StateLimitError,
+    TruncatedGenerationError,
+    TypedgenError,
+    VocabularyError,
+)
+
+if TYPE_CHECKING:
+    from typedgen import generate, models, testing
+    from typedgen._compiler import compile_json_schema, compile_regex
+    from typedgen._fsm import Guide
+    from typedgen._function import fn
+    from typedgen._json_schema import Whitespace, json_schema_to_regex
+    from typedgen._types import schema_of
+    from typedgen._vocab import Vocabulary
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GenerationError",
+    "Guide",
+    "GuideError",
+    "ModelError",
+    "ModelNotInstalledError",
+    "NotSupportedError",
+    "RegexError",
+    "SchemaError",
+    "StateLimitError",
+    "TruncatedGenerationError",
+    "TypedgenError",
+    "Vocabulary",
+    "VocabularyError",
+    "Whitespace",
+    "__version__",
+    "compile_json_schema",
+    "compile_regex",
+    "fn",
+    "generate",
+    "json_schema_to_regex",
+    "models",
+    "schema_of",
+    "testing",
+]
+
+# public name -> private module that defines it
+_LAZY: dict[str, str] = {
+    "Guide": "typedgen._fsm",
+    "Vocabulary": "typedgen._vocab",
+    "Whitespace": "typedgen._json_schema",
+    "compile_json_schema": "typedgen._compiler",
+    "compile_regex": "typedgen._compiler",
+    "fn": "typedgen._function",
+    "json_schema_to_regex": "typedgen._json_schema",
+    "schema_of": "typedgen._types",
+}
+_SUBMODULES = frozenset({"generate", "models", "testing"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"typedgen.{name}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'typedgen' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

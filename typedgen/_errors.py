@@ -1,0 +1,125 @@
+"""The exception tree of typedgen.
+
+Every error that typedgen raises on purpose derives from :class:`TypedgenError`, and the ones
+that describe bad input also derive from the builtin a caller would expect::
+
+    TypedgenError
+    ├── RegexError(ValueError)            a pattern uses unsupported syntax (construct, position)
+    │   └── StateLimitError               the automaton would exceed its configured state limit
+    ├── SchemaError(ValueError)           a type or JSON Schema cannot be honoured (pointer, keyword)
+    ├── VocabularyError(ValueError)       a tokenizer's vocabulary cannot be mapped to bytes
+    ├── GuideError(ValueError)            a token that the guide does not allow was fed to it
+    ├── ModelError(RuntimeError)          a model cannot be built, loaded or used as asked
+    │   └── ModelNotInstalledError        the embedded default model's package is missing
+    ├── GenerationError(RuntimeError)     generation ended before the constraint was complete,
+    │   │                                 or produced text the target type rejects (raw text kept)
+    │   └── TruncatedGenerationError      cut by max_tokens / a stop string: raw text attached
+    └── NotSupportedError(NotImplementedError)  a feature that is planned but not available yet
+
+Errors never hide output: a :class:`GenerationError` carries the raw generated text and the
+finish reason reported by the engine.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "GenerationError",
+    "GuideError",
+    "ModelError",
+    "ModelNotInstalledError",
+    "NotSupportedError",
+    "RegexError",
+    "SchemaError",
+    "StateLimitError",
+    "TruncatedGenerationError",
+    "TypedgenError",
+    "VocabularyError",
+]
+
+
+class TypedgenError(Exception):
+    """Root of every exception raised by typedgen on purpose."""
+
+
+class RegexError(TypedgenError, ValueError):
+    """A regular expression cannot be compiled.
+
+    ``pattern`` is the offending pattern and ``position`` the index of the construct at fault
+    (``None`` when the whole pattern is at fault).
+    """
+
+    def __init__(self, message: str, *, pattern: str, position: int | None = None) -> None:
+        where = f" at position {position}" if position is not None else ""
+        super().__init__(f"{message}{where} in pattern {_clip(pattern)!r}")
+        self.pattern = pattern
+        self.position = position
+
+
+class StateLimitError(RegexError):
+    """Building the automaton would exceed ``limit`` states; raise the limit or simplify."""
+
+    def __init__(self, *, pattern: str, limit: int) -> None:
+        super().__init__(
+            f"the automaton needs more than {limit} states (raise max_states or simplify)",
+            pattern=pattern,
+        )
+        self.limit = limit
+
+
+class SchemaError(TypedgenError, ValueError):
+    """A type or JSON Schema cannot be turned into an exact constraint.
+
+    ``pointer`` is the JSON pointer (RFC 6901) of the schema location at fault, ``keyword`` the
+    keyword that cannot be honoured (``None`` when the location as a whole is at fault).
+    """
+
+    def __init__(self, message: str, *, pointer: str = "", keyword: str | None = None) -> None:
+        at = f"{pointer}/{_escape_pointer(keyword)}" if keyword is not None else pointer
+        super().__init__(f"{message} (at {at or '/'!s})")
+        self.reason = message
+        self.pointer = pointer
+        self.keyword = keyword
+
+
+class VocabularyError(TypedgenError, ValueError):
+    """A tokenizer's tokens cannot be mapped to the exact bytes they produce."""
+
+
+class GuideError(TypedgenError, ValueError):
+    """A guide was advanced with a token that is not allowed in the current state."""
+
+
+class ModelError(TypedgenError, RuntimeError):
+    """A model cannot be built, loaded or used the way it was asked."""
+
+
+class ModelNotInstalledError(ModelError):
+    """The package that carries the embedded default model is not installed."""
+
+
+class GenerationError(TypedgenError, RuntimeError):
+    """Generation did not produce a valid instance; ``text`` keeps what was generated.
+
+    ``finish_reason`` is the engine's reason (``"length"``, ``"stop"``, ...).
+    """
+
+    def __init__(self, message: str, *, text: str, finish_reason: str | None = None) -> None:
+        super().__init__(f"{message} (finish_reason={finish_reason!r}, text={_clip(text)!r})")
+        self.text = text
+        self.finish_reason = finish_reason
+
+
+class TruncatedGenerationError(GenerationError):
+    """Generation stopped (max_tokens, a stop string) before the constraint was complete."""
+
+
+class NotSupportedError(TypedgenError, NotImplementedError):
+    """A feature that typedgen does not provide yet."""
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _escape_pointer(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
