@@ -1,0 +1,99 @@
+"""Compile constraints into guides: regex / JSON Schema + vocabulary → :class:`~typedgen.Guide`.
+
+Compiling is cheap: the pattern becomes a byte NFA and a lazy DFA, and masks are computed on
+first use of each state. :class:`Compiler` keeps a bounded LRU of compiled guides for one
+vocabulary; there is no module-level cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+from typedgen._fsm import Guide, RegexAutomaton
+from typedgen._regex import DEFAULT_MAX_STATES, regex_to_nfa
+
+if TYPE_CHECKING:
+    from typedgen._vocab import Vocabulary
+
+__all__ = ["DEFAULT_MAX_STATES", "Compiler", "compile_regex"]
+
+
+def compile_regex(
+    pattern: str, vocabulary: Vocabulary, *, max_states: int = DEFAULT_MAX_STATES
+) -> Guide:
+    """The guide that allows exactly the token sequences whose text fully matches ``pattern``.
+
+    ``pattern`` uses the syntax documented in ``docs/regex.md`` (Python ``re`` meaning, ASCII
+    classes). Raises :class:`~typedgen.RegexError` for unsupported syntax, naming the construct
+    and its position, and :class:`~typedgen.StateLimitError` when the automaton would need more
+    than ``max_states`` states (NFA nodes or DFA states; the DFA is built lazily, so this can
+    also be raised later, by the guide call that reaches a new state).
+    """
+    automaton = RegexAutomaton(
+        regex_to_nfa(pattern, max_states=max_states), pattern=pattern, max_states=max_states
+    )
+    return Guide(
+        automaton,
+        vocabulary.trie,
+        eos_token_ids=vocabulary.eos_token_ids,
+        vocab_size=vocabulary.size,
+    )
+
+
+class Compiler:
+    """Compiles constraints for one vocabulary and keeps the last ``cache_size`` guides.
+
+    Keys are (kind, text, options); a JSON Schema dict is keyed by its canonical JSON text.
+    Thread-safe. A cached guide is shared: guides are stateless apart from memoized masks.
+    """
+
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        *,
+        cache_size: int = 128,
+        max_states: int = DEFAULT_MAX_STATES,
+    ) -> None:
+        if cache_size < 0:
+            raise ValueError("cache_size must be >= 0")
+        self.vocabulary = vocabulary
+        self.cache_size = cache_size
+        self.max_states = max_states
+        self._cache: OrderedDict[tuple[str, str, str], Guide] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def regex(self, pattern: str) -> Guide:
+        """The guide of ``pattern`` (see :func:`compile_regex`), from the cache when present."""
+        key = ("regex", pattern, "")
+        guide = self._lookup(key)
+        if guide is None:
+            guide = compile_regex(pattern, self.vocabulary, max_states=self.max_states)
+            self._store(key, guide)
+        return guide
+
+    def cache_info(self) -> tuple[int, int]:
+        """(number of cached guides, capacity)."""
+        with self._lock:
+            return len(self._cache), self.cache_size
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def _lookup(self, key: tuple[str, str, str]) -> Guide | None:
+        with self._lock:
+            guide = self._cache.get(key)
+            if guide is not None:
+                self._cache.move_to_end(key)
+            return guide
+
+    def _store(self, key: tuple[str, str, str], guide: Guide) -> None:
+        if self.cache_size == 0:
+            return
+        with self._lock:
+            self._cache[key] = guide
+            self._cache.move_to_end(key)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)

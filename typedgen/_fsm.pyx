@@ -1,0 +1,850 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The hot core: a lazy byte-level DFA, the vocabulary's byte trie, and the token index.
+
+* :class:`Automaton` is the abstract interface the token index drives: ``step(state, byte)``
+  (a C method, ``nogil``) returns the next state or a negative code (dead / failed), and
+  ``accepting(state)``. :class:`RegexAutomaton` implements it for a regular expression by
+  lazy subset construction over a byte NFA (see ``typedgen._regex``): a DFA state is an interned
+  set of NFA nodes, built the first time a byte leads to it; its 256-entry transition row is
+  filled on demand, one byte interval at a time. A later grammar engine implements the same
+  interface and reuses everything below.
+* :class:`TokenTrie` is a byte trie of a vocabulary in preorder arrays (each node knows where
+  its subtree ends), built once per vocabulary and shared by every guide.
+* :class:`Guide` is the token index of one automaton over one trie. The mask of a state is
+  computed on its first visit by one scan of the trie that skips every subtree whose prefix
+  leads the automaton to a dead state (GIL released), then memoized; later masks are a
+  ``memcpy``. The next state of a token is not stored: ``advance`` steps the token's bytes
+  through the cached DFA rows (a few array reads), so a visited state costs its bitmask
+  (``4 * ceil(vocab/32)`` bytes) plus its DFA row (1 KiB) and NFA node set.
+
+Soundness: the NFA only has nodes from which acceptance is reachable, so every non-empty DFA
+state is live; a token is allowed exactly when its bytes lead to a live state, and EOS exactly
+in accepting states. Any byte string is reachable through tokens when the vocabulary has a
+token for every byte (byte-fallback and byte-level vocabularies do), so a walk over allowed
+tokens can always finish.
+"""
+
+from cpython.pythread cimport (
+    PyThread_acquire_lock,
+    PyThread_allocate_lock,
+    PyThread_free_lock,
+    PyThread_release_lock,
+    PyThread_type_lock,
+    WAIT_LOCK,
+)
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc, qsort, realloc
+from libc.string cimport memcmp, memcpy, memset
+
+cimport numpy as cnp
+import numpy as np
+
+from typedgen._errors import GuideError, StateLimitError
+
+cnp.import_array()
+
+__all__ = ["Automaton", "Guide", "RegexAutomaton", "TokenTrie"]
+
+# step() results besides states >= 0
+cdef enum:
+    UNKNOWN = -1   # a row entry not computed yet (memset 0xFF)
+    DEAD = -2      # no string continues from here
+    FAILED = -3    # the automaton hit its state limit; see Automaton.failure()
+
+
+# --------------------------------------------------------------------------------------------
+# the abstract automaton
+
+
+cdef class Automaton:
+    """A deterministic automaton over bytes, driven by :class:`Guide` through C methods.
+
+    Subclasses implement ``step`` (next state, or ``DEAD`` (-2), or ``FAILED`` (-3) after which
+    ``failure()`` returns the exception to raise), ``accepting`` and ``initial``.
+    """
+
+    cdef int step(self, int state, int byte) noexcept nogil:
+        return DEAD
+
+    cdef bint accepting(self, int state) noexcept nogil:
+        return False
+
+    cdef int num_states(self) noexcept nogil:
+        return 0
+
+    cdef object failure(self):
+        return RuntimeError("automaton failure")
+
+    cdef size_t memory(self) noexcept nogil:
+        return 0
+
+    @property
+    def initial_state(self) -> int:
+        return self.initial
+
+    def run(self, data, int state=-1) -> int:
+        """State reached from ``state`` (default: the initial state) over ``data``; -1 when
+        the bytes lead nowhere (dead)."""
+        cdef const uint8_t[:] view = data
+        cdef Py_ssize_t i
+        cdef int s = self.initial if state < 0 else state
+        self._check_state(s)
+        for i in range(view.shape[0]):
+            s = self.step(s, view[i])
+            if s == FAILED:
+                raise self.failure()
+            if s < 0:
+                return -1
+        return s
+
+    def is_accepting(self, int state) -> bool:
+        self._check_state(state)
+        return self.accepting(state)
+
+    cdef void _check_state(self, int state) except *:
+        if state < 0 or state >= self.num_states():
+            raise ValueError(f"unknown automaton state {state}")
+
+    cdef int initial
+
+
+# --------------------------------------------------------------------------------------------
+# the regex automaton: lazy subset construction
+
+
+cdef int _cmp_int32(const void* a, const void* b) noexcept nogil:
+    cdef int32_t x = (<const int32_t*>a)[0]
+    cdef int32_t y = (<const int32_t*>b)[0]
+    return (x > y) - (x < y)
+
+
+cdef inline uint64_t _hash_set(const int32_t* items, int n) noexcept nogil:
+    cdef uint64_t h = 1469598103934665603ULL ^ <uint64_t>n
+    cdef int i
+    for i in range(n):
+        h = (h ^ <uint64_t><uint32_t>items[i]) * 1099511628211ULL
+    return h ^ (h >> 29)
+
+
+cdef class RegexAutomaton(Automaton):
+    """The DFA of a byte NFA (``typedgen._regex.Nfa``), built lazily, one state at a time.
+
+    ``max_states`` bounds the number of DFA states; exceeding it raises StateLimitError (for
+    ``pattern``) from whichever call needed the new state.
+    """
+
+    cdef int num_nodes, accept_node, max_states, n_states, cap_states
+    cdef int32_t* byte_start    # CSR of byte edges by source node (num_nodes + 1)
+    cdef uint8_t* byte_lo
+    cdef uint8_t* byte_hi
+    cdef int32_t* byte_dst
+    cdef int32_t* eps_start     # CSR of epsilon edges by source node
+    cdef int32_t* eps_dst
+    cdef int32_t** sets         # per DFA state: sorted NFA nodes (those with byte edges, or accept)
+    cdef int32_t* set_len
+    cdef int32_t** rows         # per DFA state: 256 next states, UNKNOWN until computed
+    cdef uint8_t* accepts
+    cdef uint64_t* hashes
+    cdef int32_t* table         # open addressing: DFA state ids, -1 empty
+    cdef int table_mask
+    cdef int32_t* marks         # per NFA node: the generation that reached it
+    cdef int32_t generation
+    cdef int32_t* stack
+    cdef int32_t* buf
+    cdef size_t set_bytes
+    cdef readonly object pattern
+
+    def __cinit__(self):
+        self.n_states = 0
+        self.cap_states = 0
+        self.table_mask = -1
+
+    def __init__(self, nfa, *, pattern: str, max_states: int):
+        cdef int32_t[::1] src = nfa.src
+        cdef int32_t[::1] lo = nfa.lo
+        cdef int32_t[::1] hi = nfa.hi
+        cdef int32_t[::1] dst = nfa.dst
+        cdef Py_ssize_t n_edges = src.shape[0], k
+        cdef int n = nfa.num_nodes, i, node, start_set
+        if max_states < 1:
+            raise ValueError("max_states must be >= 1")
+        self.pattern = pattern
+        self.max_states = max_states
+        self.num_nodes = n
+        self.accept_node = nfa.accept
+        self.byte_start = <int32_t*>_xcalloc(n + 1, sizeof(int32_t))
+        self.eps_start = <int32_t*>_xcalloc(n + 1, sizeof(int32_t))
+        cdef Py_ssize_t n_byte = 0, n_eps = 0
+        for k in range(n_edges):
+            if lo[k] < 0:
+                self.eps_start[src[k] + 1] += 1
+                n_eps += 1
+            else:
+                self.byte_start[src[k] + 1] += 1
+                n_byte += 1
+        for i in range(n):
+            self.byte_start[i + 1] += self.byte_start[i]
+            self.eps_start[i + 1] += self.eps_start[i]
+        self.byte_lo = <uint8_t*>_xmalloc(n_byte + 1)
+        self.byte_hi = <uint8_t*>_xmalloc(n_byte + 1)
+        self.byte_dst = <int32_t*>_xmalloc((n_byte + 1) * sizeof(int32_t))
+        self.eps_dst = <int32_t*>_xmalloc((n_eps + 1) * sizeof(int32_t))
+        cdef int32_t* fill_b = <int32_t*>_xmalloc((n + 1) * sizeof(int32_t))
+        cdef int32_t* fill_e = <int32_t*>_xmalloc((n + 1) * sizeof(int32_t))
+        memcpy(fill_b, self.byte_start, n * sizeof(int32_t))
+        memcpy(fill_e, self.eps_start, n * sizeof(int32_t))
+        for k in range(n_edges):
+            node = src[k]
+            if lo[k] < 0:
+                self.eps_dst[fill_e[node]] = dst[k]
+                fill_e[node] += 1
+            else:
+                self.byte_lo[fill_b[node]] = <uint8_t>lo[k]
+                self.byte_hi[fill_b[node]] = <uint8_t>hi[k]
+                self.byte_dst[fill_b[node]] = dst[k]
+                fill_b[node] += 1
+        free(fill_b)
+        free(fill_e)
+        self.marks = <int32_t*>_xcalloc(n + 1, sizeof(int32_t))
+        self.stack = <int32_t*>_xmalloc((n + 1) * sizeof(int32_t))
+        self.buf = <int32_t*>_xmalloc((n + 1) * sizeof(int32_t))
+        self.generation = 0
+        self._grow_table(64)
+        # the initial state: the closure of node 0
+        self.generation += 1
+        self.marks[0] = self.generation
+        self.stack[0] = 0
+        start_set = self._intern(self._closure(1))
+        if start_set == FAILED:
+            raise self.failure()
+        if start_set == DEAD:
+            raise ValueError("the NFA accepts nothing")
+        self.initial = start_set
+
+    def __dealloc__(self):
+        cdef int i
+        for i in range(self.n_states):
+            free(self.sets[i])
+            free(self.rows[i])
+        free(self.sets)
+        free(self.rows)
+        free(self.set_len)
+        free(self.accepts)
+        free(self.hashes)
+        free(self.table)
+        free(self.byte_start)
+        free(self.byte_lo)
+        free(self.byte_hi)
+        free(self.byte_dst)
+        free(self.eps_start)
+        free(self.eps_dst)
+        free(self.marks)
+        free(self.stack)
+        free(self.buf)
+
+    @property
+    def states(self) -> int:
+        """Number of DFA states built so far."""
+        return self.n_states
+
+    cdef int num_states(self) noexcept nogil:
+        return self.n_states
+
+    cdef bint accepting(self, int state) noexcept nogil:
+        return self.accepts[state]
+
+    cdef object failure(self):
+        return StateLimitError(pattern=self.pattern, limit=self.max_states)
+
+    cdef size_t memory(self) noexcept nogil:
+        return (<size_t>self.n_states * (256 * sizeof(int32_t) + 32) + self.set_bytes
+                + (<size_t>self.table_mask + 1) * sizeof(int32_t))
+
+    cdef int step(self, int state, int byte) noexcept nogil:
+        cdef int32_t r = self.rows[state][byte]
+        if r != UNKNOWN:
+            return r
+        return self._compute(state, byte)
+
+    cdef int _closure(self, int pending) noexcept nogil:
+        """Expand the ``pending`` nodes on the stack (already marked) through epsilon edges
+        into ``buf``, keeping the nodes a DFA state needs; return how many."""
+        cdef int count = 0, node, e, d
+        cdef int32_t gen = self.generation
+        while pending > 0:
+            pending -= 1
+            node = self.stack[pending]
+            if self.byte_start[node + 1] > self.byte_start[node] or node == self.accept_node:
+                self.buf[count] = node
+                count += 1
+            for e in range(self.eps_start[node], self.eps_start[node + 1]):
+                d = self.eps_dst[e]
+                if self.marks[d] != gen:
+                    self.marks[d] = gen
+                    self.stack[pending] = d
+                    pending += 1
+        return count
+
+    cdef int _compute(self, int state, int byte) noexcept nogil:
+        """Fill the row of ``state`` for the interval of bytes that behave like ``byte``."""
+        cdef int32_t* nodes = self.sets[state]
+        cdef int n = self.set_len[state], i, e, lo, hi, d, pending = 0, low = 0, high = 255
+        cdef int result
+        self.generation += 1
+        cdef int32_t gen = self.generation
+        for i in range(n):
+            for e in range(self.byte_start[nodes[i]], self.byte_start[nodes[i] + 1]):
+                lo = self.byte_lo[e]
+                hi = self.byte_hi[e]
+                if hi < byte:
+                    if hi + 1 > low:
+                        low = hi + 1
+                elif lo > byte:
+                    if lo - 1 < high:
+                        high = lo - 1
+                else:
+                    if lo > low:
+                        low = lo
+                    if hi < high:
+                        high = hi
+                    d = self.byte_dst[e]
+                    if self.marks[d] != gen:
+                        self.marks[d] = gen
+                        self.stack[pending] = d
+                        pending += 1
+        if pending == 0:
+            result = DEAD
+        else:
+            result = self._intern(self._closure(pending))
+            if result == FAILED:
+                return FAILED
+        cdef int32_t* row = self.rows[state]
+        for i in range(low, high + 1):
+            row[i] = result
+        return result
+
+    cdef int _intern(self, int count) noexcept nogil:
+        """The DFA state of the node set in ``buf[:count]``, created if new."""
+        if count == 0:
+            return DEAD
+        if count > 1:
+            qsort(self.buf, count, sizeof(int32_t), _cmp_int32)
+        cdef uint64_t h = _hash_set(self.buf, count)
+        cdef int slot = <int>(h & <uint64_t>self.table_mask), s
+        while True:
+            s = self.table[slot]
+            if s < 0:
+                break
+            if (self.hashes[s] == h and self.set_len[s] == count
+                    and memcmp(self.sets[s], self.buf, count * sizeof(int32_t)) == 0):
+                return s
+            slot = (slot + 1) & self.table_mask
+        if self.n_states >= self.max_states:
+            return FAILED
+        if self.n_states == self.cap_states:
+            self._grow_states()
+        s = self.n_states
+        self.sets[s] = <int32_t*>malloc(count * sizeof(int32_t))
+        self.rows[s] = <int32_t*>malloc(256 * sizeof(int32_t))
+        if self.sets[s] == NULL or self.rows[s] == NULL:
+            with gil:
+                raise MemoryError()
+        memcpy(self.sets[s], self.buf, count * sizeof(int32_t))
+        memset(self.rows[s], 0xFF, 256 * sizeof(int32_t))
+        self.set_len[s] = count
+        self.set_bytes += count * sizeof(int32_t)
+        self.hashes[s] = h
+        self.accepts[s] = self.buf[count - 1] == self.accept_node or _contains(
+            self.buf, count, self.accept_node)
+        self.table[slot] = s
+        self.n_states += 1
+        if 2 * self.n_states > self.table_mask:
+            self._grow_table(2 * (self.table_mask + 1))
+        return s
+
+    cdef void _grow_states(self) noexcept nogil:
+        cdef int cap = 64 if self.cap_states == 0 else 2 * self.cap_states
+        self.sets = <int32_t**>_xrealloc(self.sets, cap * sizeof(int32_t*))
+        self.rows = <int32_t**>_xrealloc(self.rows, cap * sizeof(int32_t*))
+        self.set_len = <int32_t*>_xrealloc(self.set_len, cap * sizeof(int32_t))
+        self.accepts = <uint8_t*>_xrealloc(self.accepts, cap)
+        self.hashes = <uint64_t*>_xrealloc(self.hashes, cap * sizeof(uint64_t))
+        self.cap_states = cap
+
+    cdef void _grow_table(self, int size) noexcept nogil:
+        cdef int i, slot
+        free(self.table)
+        self.table = <int32_t*>_xmalloc(size * sizeof(int32_t))
+        memset(self.table, 0xFF, size * sizeof(int32_t))
+        self.table_mask = size - 1
+        for i in range(self.n_states):
+            slot = <int>(self.hashes[i] & <uint64_t>self.table_mask)
+            while self.table[slot] >= 0:
+                slot = (slot + 1) & self.table_mask
+            self.table[slot] = i
+
+
+cdef inline bint _contains(const int32_t* items, int n, int32_t x) noexcept nogil:
+    cdef int i
+    for i in range(n):
+        if items[i] == x:
+            return True
+    return False
+
+
+cdef void* _xmalloc(size_t size) noexcept nogil:
+    cdef void* p = malloc(size if size else 1)
+    if p == NULL:
+        with gil:
+            raise MemoryError()
+    return p
+
+
+cdef void* _xcalloc(size_t count, size_t size) noexcept nogil:
+    cdef void* p = _xmalloc(count * size)
+    memset(p, 0, count * size)
+    return p
+
+
+cdef void* _xrealloc(void* old, size_t size) noexcept nogil:
+    cdef void* p = realloc(old, size if size else 1)
+    if p == NULL:
+        with gil:
+            raise MemoryError()
+    return p
+
+
+# --------------------------------------------------------------------------------------------
+# the vocabulary trie
+
+
+cdef const uint8_t* _sort_data
+cdef const int64_t* _sort_offsets
+
+
+
+cdef int _cmp_tokens(const void* a, const void* b) noexcept nogil:
+    cdef int32_t x = (<const int32_t*>a)[0]
+    cdef int32_t y = (<const int32_t*>b)[0]
+    cdef int64_t xs = _sort_offsets[x], xl = _sort_offsets[x + 1] - xs
+    cdef int64_t ys = _sort_offsets[y], yl = _sort_offsets[y + 1] - ys
+    cdef int c = memcmp(_sort_data + xs, _sort_data + ys, xl if xl < yl else yl)
+    if c != 0:
+        return c
+    if xl != yl:
+        return -1 if xl < yl else 1
+    return (x > y) - (x < y)
+
+
+cdef class TokenTrie:
+    """The byte trie of a vocabulary: ``token_bytes[i]`` is token ``i``'s exact bytes, or None
+    for a token that is never allowed (special/control ids); empty tokens are never allowed.
+
+    Nodes are stored in preorder (children by byte value), each with its byte, its depth and
+    the index just past its subtree, so a walk is one forward scan that can skip a subtree.
+    """
+
+    cdef int32_t n_nodes, n_tokens, max_depth, n_entries
+    cdef uint8_t* node_byte
+    cdef uint16_t* node_depth
+    cdef int32_t* node_skip
+    cdef int32_t* node_first   # tokens ending at node i: entries[node_first[i]:node_first[i+1]]
+    cdef int32_t* entries      # token ids, grouped by end node
+    cdef uint8_t* data         # all token bytes, concatenated by id
+    cdef int64_t* offsets      # token i's bytes: data[offsets[i]:offsets[i+1]]
+
+    def __init__(self, token_bytes):
+        cdef Py_ssize_t n = len(token_bytes), i
+        cdef list chunks = []
+        cdef int64_t total = 0
+        cdef bytes b
+        self.n_tokens = <int32_t>n
+        self.offsets = <int64_t*>_xmalloc((n + 1) * sizeof(int64_t))
+        cdef int32_t* order = <int32_t*>_xmalloc((n + 1) * sizeof(int32_t))
+        cdef int32_t n_valid = 0
+        for i in range(n):
+            self.offsets[i] = total
+            tb = token_bytes[i]
+            if tb is None:
+                continue
+            b = bytes(tb)
+            if len(b) == 0:
+                continue
+            if len(b) > 65535:
+                raise ValueError(f"token {i} is longer than 65535 bytes")
+            chunks.append(b)
+            total += len(b)
+            order[n_valid] = <int32_t>i
+            n_valid += 1
+        self.offsets[n] = total
+        joined = b"".join(chunks)
+        self.data = <uint8_t*>_xmalloc(total + 1)
+        memcpy(self.data, <const char*>joined, total)
+        self.n_entries = n_valid
+        global _sort_data, _sort_offsets
+        _sort_data = self.data
+        _sort_offsets = self.offsets
+        qsort(order, n_valid, sizeof(int32_t), _cmp_tokens)
+        self._build(order, n_valid)
+        free(order)
+
+    cdef void _build(self, int32_t* order, int32_t n_valid):
+        # upper bound on nodes: total bytes
+        cdef int64_t cap = self.offsets[self.n_tokens] + 1
+        self.node_byte = <uint8_t*>_xmalloc(cap)
+        self.node_depth = <uint16_t*>_xmalloc(cap * sizeof(uint16_t))
+        self.node_skip = <int32_t*>_xmalloc(cap * sizeof(int32_t))
+        self.node_first = <int32_t*>_xmalloc((cap + 1) * sizeof(int32_t))
+        self.entries = <int32_t*>_xmalloc((n_valid + 1) * sizeof(int32_t))
+        cdef int32_t* end_node = <int32_t*>_xmalloc((n_valid + 1) * sizeof(int32_t))
+        cdef int32_t* path = <int32_t*>_xmalloc(65537 * sizeof(int32_t))
+        cdef int32_t count = 0, depth = 0, k, t, prev = -1, lcp, d, length, plen, j
+        cdef const uint8_t* p
+        cdef const uint8_t* q
+        self.max_depth = 0
+        for k in range(n_valid):
+            t = order[k]
+            p = self.data + self.offsets[t]
+            length = <int32_t>(self.offsets[t + 1] - self.offsets[t])
+            lcp = 0
+            if prev >= 0:
+                q = self.data + self.offsets[prev]
+                plen = <int32_t>(self.offsets[prev + 1] - self.offsets[prev])
+                while lcp < length and lcp < plen and p[lcp] == q[lcp]:
+                    lcp += 1
+            for d in range(depth, lcp, -1):
+                self.node_skip[path[d]] = count
+            for d in range(lcp + 1, length + 1):
+                self.node_byte[count] = p[d - 1]
+                self.node_depth[count] = <uint16_t>d
+                path[d] = count
+                count += 1
+            depth = length
+            if length > self.max_depth:
+                self.max_depth = length
+            end_node[k] = path[length]
+            self.entries[k] = t
+            prev = t
+        for d in range(depth, 0, -1):
+            self.node_skip[path[d]] = count
+        self.n_nodes = count
+        j = 0
+        for k in range(count + 1):
+            while j < n_valid and end_node[j] < k:
+                j += 1
+            self.node_first[k] = j
+        free(end_node)
+        free(path)
+
+    def __dealloc__(self):
+        free(self.node_byte)
+        free(self.node_depth)
+        free(self.node_skip)
+        free(self.node_first)
+        free(self.entries)
+        free(self.data)
+        free(self.offsets)
+
+    def __len__(self) -> int:
+        """Number of tokens (ids) the trie was built from."""
+        return self.n_tokens
+
+    @property
+    def num_nodes(self) -> int:
+        return self.n_nodes
+
+    @property
+    def memory(self) -> int:
+        """Bytes of C memory held."""
+        return (self.n_nodes * 11 + self.n_entries * 4 + self.offsets[self.n_tokens]
+                + (self.n_tokens + 1) * 8)
+
+    def token_bytes(self, int token_id) -> bytes | None:
+        if token_id < 0 or token_id >= self.n_tokens:
+            raise IndexError(token_id)
+        cdef int64_t s = self.offsets[token_id], e = self.offsets[token_id + 1]
+        return self.data[s:e] if e > s else None
+
+    cdef int walk(self, Automaton automaton, int state, uint32_t* mask) noexcept nogil:
+        """Set in ``mask`` the bit of every token whose bytes lead ``automaton`` from ``state``
+        to a live state. Returns 0, or -1 when the automaton failed."""
+        cdef int32_t* states = <int32_t*>malloc((self.max_depth + 1) * sizeof(int32_t))
+        if states == NULL:
+            return -1
+        cdef int32_t i = 0, n = self.n_nodes, s, k, t
+        cdef uint8_t* node_byte = self.node_byte
+        cdef uint16_t* node_depth = self.node_depth
+        cdef int32_t* node_skip = self.node_skip
+        cdef int32_t* node_first = self.node_first
+        cdef int32_t* entries = self.entries
+        states[0] = state
+        while i < n:
+            s = automaton.step(states[node_depth[i] - 1], node_byte[i])
+            if s < 0:
+                if s == FAILED:
+                    free(states)
+                    return -1
+                i = node_skip[i]
+                continue
+            states[node_depth[i]] = s
+            for k in range(node_first[i], node_first[i + 1]):
+                t = entries[k]
+                mask[t >> 5] |= (<uint32_t>1) << (t & 31)
+            i += 1
+        free(states)
+        return 0
+
+
+# --------------------------------------------------------------------------------------------
+# the token index
+
+
+cdef class Guide:
+    """The allowed tokens of an automaton over a vocabulary, state by state.
+
+    States are plain ints: ``initial_state`` to start, ``advance`` to move. State 0 is the
+    finished state (after EOS): only EOS is allowed there. A mask is computed on a state's first
+    visit and memoized; ``fill_bitmask`` of a visited state is a copy.
+
+    Bitmask layout (the reference loop)::
+
+        for t in range(vocab_size):
+            allowed[t] = (out[row, t // 32] >> (t % 32)) & 1
+
+    Guides are safe to share between threads: every method holds the guide's lock while it
+    reads or grows memoized data, and releases the GIL while it walks the trie.
+    """
+
+    cdef Automaton automaton
+    cdef TokenTrie trie
+    cdef readonly int vocab_size
+    cdef int n_words
+    cdef int32_t* eos
+    cdef int n_eos
+    cdef uint32_t** masks
+    cdef int masks_cap
+    cdef int n_masks
+    cdef PyThread_type_lock lock
+
+    finished_state = 0
+
+    def __cinit__(self):
+        self.lock = PyThread_allocate_lock()
+        if self.lock == NULL:
+            raise MemoryError()
+
+    def __init__(self, Automaton automaton not None, TokenTrie trie not None, *,
+                 eos_token_ids, int vocab_size):
+        cdef list eos = sorted(set(int(t) for t in eos_token_ids))
+        cdef int i
+        if vocab_size < len(trie):
+            raise ValueError(f"vocab_size {vocab_size} < number of tokens {len(trie)}")
+        for t in eos:
+            if t < 0 or t >= vocab_size:
+                raise ValueError(f"EOS token id {t} outside the vocabulary (size {vocab_size})")
+        self.automaton = automaton
+        self.trie = trie
+        self.vocab_size = vocab_size
+        self.n_words = (vocab_size + 31) // 32
+        self.n_eos = len(eos)
+        self.eos = <int32_t*>_xmalloc((self.n_eos + 1) * sizeof(int32_t))
+        for i in range(self.n_eos):
+            self.eos[i] = eos[i]
+
+    def __dealloc__(self):
+        cdef int i
+        for i in range(self.n_masks):
+            free(self.masks[i])
+        free(self.masks)
+        free(self.eos)
+        if self.lock != NULL:
+            PyThread_free_lock(self.lock)
+
+    @property
+    def initial_state(self) -> int:
+        return self.automaton.initial + 1
+
+    @property
+    def bitmask_width(self) -> int:
+        """Number of int32 words per bitmask row: ``(vocab_size + 31) // 32``."""
+        return self.n_words
+
+    @property
+    def num_states(self) -> int:
+        """Number of automaton states built so far (not all visited by the guide)."""
+        return self.automaton.num_states()
+
+    @property
+    def memory(self) -> int:
+        """Bytes of C memory held by this guide and its automaton (not the shared trie)."""
+        cdef size_t total = self.automaton.memory() + self.masks_cap * sizeof(void*)
+        cdef int i
+        for i in range(self.n_masks):
+            if self.masks[i] != NULL:
+                total += self.n_words * sizeof(uint32_t)
+        return total
+
+    cdef inline int _check(self, long state) except -1:
+        if state < 0 or state > self.automaton.num_states():
+            raise GuideError(f"unknown guide state {state}")
+        return 0
+
+    cdef inline bint _is_eos(self, long token) noexcept nogil:
+        cdef int i
+        for i in range(self.n_eos):
+            if self.eos[i] == token:
+                return True
+        return False
+
+    def is_final(self, long state) -> bool:
+        """True when EOS is allowed in ``state`` (the text so far is a complete match)."""
+        self._check(state)
+        return state == 0 or self.automaton.accepting(<int>state - 1)
+
+    cdef uint32_t* _mask(self, int state) except NULL:
+        """The memoized mask of a guide state; the caller holds the lock."""
+        cdef int i, cap, rc = 0
+        cdef uint32_t* mask
+        if state < self.n_masks and self.masks[state] != NULL:
+            return self.masks[state]
+        if state >= self.masks_cap:
+            cap = max(64, 2 * self.masks_cap, state + 1)
+            self.masks = <uint32_t**>_xrealloc(self.masks, cap * sizeof(uint32_t*))
+            for i in range(self.masks_cap, cap):
+                self.masks[i] = NULL
+            self.masks_cap = cap
+        mask = <uint32_t*>_xmalloc(self.n_words * sizeof(uint32_t))
+        memset(mask, 0, self.n_words * sizeof(uint32_t))
+        if state > 0:
+            with nogil:
+                rc = self.trie.walk(self.automaton, state - 1, mask)
+            if rc != 0:
+                free(mask)
+                raise self.automaton.failure()
+        for i in range(self.n_eos):
+            mask[self.eos[i] >> 5] &= ~((<uint32_t>1) << (self.eos[i] & 31))
+        if state == 0 or self.automaton.accepting(state - 1):
+            for i in range(self.n_eos):
+                mask[self.eos[i] >> 5] |= (<uint32_t>1) << (self.eos[i] & 31)
+        self.masks[state] = mask
+        if state >= self.n_masks:
+            self.n_masks = state + 1
+        return mask
+
+    cdef uint32_t* _locked_mask(self, long state) except NULL:
+        cdef uint32_t* mask
+        self._check(state)
+        with nogil:
+            PyThread_acquire_lock(self.lock, WAIT_LOCK)
+        try:
+            mask = self._mask(<int>state)
+        finally:
+            PyThread_release_lock(self.lock)
+        return mask
+
+    def fill_bitmask(self, long state, out, Py_ssize_t row=0) -> None:
+        """Write the allowed tokens of ``state`` into row ``row`` of ``out``, an int32 numpy
+        array or CPU torch tensor of shape ``(rows, bitmask_width)``, in place."""
+        cdef cnp.ndarray arr
+        if isinstance(out, cnp.ndarray):
+            arr = <cnp.ndarray>out
+        else:
+            arr = out.numpy()  # a CPU torch tensor shares its memory with the array
+        if arr.ndim != 2 or arr.shape[1] != self.n_words:
+            raise ValueError(
+                f"bitmask must have shape (rows, {self.n_words}), got {(<object>arr).shape}")
+        if arr.dtype != np.int32:
+            raise ValueError(f"bitmask must be int32, got {arr.dtype}")
+        if row < 0 or row >= arr.shape[0]:
+            raise IndexError(f"row {row} out of range for {arr.shape[0]} rows")
+        if arr.strides[1] != 4 or not arr.flags.writeable:
+            raise ValueError("bitmask rows must be contiguous and writeable")
+        cdef uint32_t* mask = self._locked_mask(state)
+        memcpy(<char*>cnp.PyArray_DATA(arr) + row * arr.strides[0], mask,
+               self.n_words * sizeof(uint32_t))
+
+    def allowed_token_ids(self, long state) -> list[int]:
+        """The token ids allowed in ``state``, ascending (EOS ids included when final)."""
+        cdef uint32_t* mask = self._locked_mask(state)
+        cdef list out = []
+        cdef int w, b
+        cdef uint32_t word
+        for w in range(self.n_words):
+            word = mask[w]
+            while word:
+                b = _ctz(word)
+                out.append(w * 32 + b)
+                word &= word - 1
+        return out
+
+    def is_allowed(self, long state, long token_id) -> bool:
+        """True when ``token_id`` is allowed in ``state``."""
+        if token_id < 0 or token_id >= self.vocab_size:
+            return False
+        cdef uint32_t* mask = self._locked_mask(state)
+        return (mask[token_id >> 5] >> (token_id & 31)) & 1 == 1
+
+    def advance(self, long state, long token_id) -> int:
+        """The state after ``token_id``; raises GuideError when the token is not allowed.
+
+        EOS in a final state leads to the finished state 0.
+        """
+        cdef int s
+        self._check(state)
+        if token_id < 0 or token_id >= self.vocab_size:
+            raise GuideError(f"token id {token_id} outside the vocabulary (size {self.vocab_size})")
+        if self._is_eos(token_id):
+            if state == 0 or self.automaton.accepting(<int>state - 1):
+                return 0
+            raise GuideError(f"EOS token {token_id} is not allowed in state {state}: the text "
+                             "so far is not a complete match")
+        if state == 0:
+            raise GuideError(f"token {token_id} is not allowed after EOS")
+        cdef int64_t start = 0, end = 0
+        if token_id < self.trie.n_tokens:
+            start = self.trie.offsets[token_id]
+            end = self.trie.offsets[token_id + 1]
+        if end == start:
+            raise GuideError(f"token {token_id} is never allowed (no bytes)")
+        s = self._step_bytes(<int>state - 1, self.trie.data + start, end - start)
+        if s < 0:
+            raise GuideError(f"token {token_id} ({self.trie.data[start:end]!r}) is not allowed "
+                             f"in state {state}")
+        return s + 1
+
+    def advance_bytes(self, long state, data) -> int:
+        """The state after the raw bytes ``data`` (not necessarily whole tokens); raises
+        GuideError when they lead out of the language."""
+        cdef const uint8_t[:] view = data
+        cdef int s
+        self._check(state)
+        if view.shape[0] == 0:
+            return state
+        if state == 0:
+            raise GuideError("no bytes are allowed after EOS")
+        s = self._step_bytes(<int>state - 1, &view[0], view.shape[0])
+        if s < 0:
+            raise GuideError(f"bytes {bytes(data)!r} are not allowed in state {state}")
+        return s + 1
+
+    cdef int _step_bytes(self, int state, const uint8_t* data, Py_ssize_t n) except -3:
+        cdef Py_ssize_t i
+        cdef int s = state
+        with nogil:
+            PyThread_acquire_lock(self.lock, WAIT_LOCK)
+            for i in range(n):
+                s = self.automaton.step(s, data[i])
+                if s < 0:
+                    break
+            PyThread_release_lock(self.lock)
+        if s == FAILED:
+            raise self.automaton.failure()
+        return s if s >= 0 else -1
+
+
+cdef inline int _ctz(uint32_t x) noexcept nogil:
+    cdef int n = 0
+    while (x & 1) == 0:
+        x >>= 1
+        n += 1
+    return n

@@ -1,0 +1,20 @@
+"""Helpers for testing code built on typedgen: oracles for guides and real tokenizers
+available offline."""
+
+from typedgen.testing._oracles import (
+    accepts_string,
+    accepts_tokens,
+    allocate_bitmask,
+    bitmask_to_bool,
+    bool_to_bitmask,
+)
+from typedgen.testing._tokenizers import load_tokenizer
+
+__all__ = [
+    "accepts_string",
+    "accepts_tokens",
+    "allocate_bitmask",
+    "bitmask_to_bool",
+    "bool_to_bitmask",
+    "load_tokenizer",
+]

@@ -1,0 +1,73 @@
+"""Reference oracles for guides: plain-Python answers that tests compare a guide against."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+
+from typedgen._errors import GuideError
+from typedgen._fsm import Guide
+
+__all__ = [
+    "accepts_string",
+    "accepts_tokens",
+    "allocate_bitmask",
+    "bitmask_to_bool",
+    "bool_to_bitmask",
+]
+
+
+def accepts_string(guide: Guide, text: str | bytes) -> bool:
+    """True when the guide's language contains ``text`` (its UTF-8 bytes when a str), by
+    walking the automaton byte by byte, independently of any tokenization."""
+    data = text.encode() if isinstance(text, str) else text
+    try:
+        state = guide.advance_bytes(guide.initial_state, data)
+    except GuideError:
+        return False
+    return guide.is_final(state)
+
+
+def accepts_tokens(guide: Guide, token_ids: Iterable[int], *, complete: bool = True) -> bool:
+    """True when every token is allowed in turn (the mask agrees with ``advance``) and, when
+    ``complete``, the walk ends in a final state (EOS included in ``token_ids`` or not)."""
+    state = guide.initial_state
+    for token_id in token_ids:
+        allowed = guide.is_allowed(state, token_id)
+        try:
+            state = guide.advance(state, token_id)
+        except GuideError:
+            if allowed:
+                message = f"token {token_id} is in the mask but advance refused it"
+                raise AssertionError(message) from None
+            return False
+        if not allowed:
+            raise AssertionError(f"advance accepted token {token_id} outside the mask")
+    return guide.is_final(state) or not complete
+
+
+def allocate_bitmask(rows: int, vocab_size: int) -> npt.NDArray[np.int32]:
+    """An int32 bitmask of shape ``(rows, (vocab_size + 31) // 32)`` with every bit set (all
+    tokens allowed), ready for :meth:`Guide.fill_bitmask`."""
+    return np.full((rows, (vocab_size + 31) // 32), -1, dtype=np.int32)
+
+
+def bitmask_to_bool(bitmask: npt.NDArray[np.int32], vocab_size: int) -> npt.NDArray[np.bool_]:
+    """Expand a bitmask (one row or ``(rows, width)``) into booleans of length ``vocab_size``:
+    ``out[..., t] = (bitmask[..., t // 32] >> (t % 32)) & 1``."""
+    words = np.ascontiguousarray(bitmask, dtype=np.int32).view(np.uint32)
+    bits = (words[..., :, None] >> np.arange(32, dtype=np.uint32)) & 1
+    return bits.reshape(*words.shape[:-1], -1)[..., :vocab_size].astype(bool)
+
+
+def bool_to_bitmask(allowed: npt.NDArray[np.bool_]) -> npt.NDArray[np.int32]:
+    """The inverse of :func:`bitmask_to_bool` for one row or ``(rows, vocab_size)``."""
+    flags = np.asarray(allowed, dtype=bool)
+    width = (flags.shape[-1] + 31) // 32
+    padded = np.zeros((*flags.shape[:-1], width * 32), dtype=np.uint32)
+    padded[..., : flags.shape[-1]] = flags
+    weights = np.uint32(1) << np.arange(32, dtype=np.uint32)
+    words = (padded.reshape(*flags.shape[:-1], width, 32) * weights).sum(axis=-1, dtype=np.uint32)
+    return words.view(np.int32)
