@@ -1,0 +1,1311 @@
+"""JSON Schema -> a regex over JSON text that matches exactly the JSON that validates.
+
+:func:`json_schema_to_regex` turns a JSON Schema (draft 2020-12, plus the draft 4/7 spellings
+that real schemas use: ``definitions``, array-form ``items`` + ``additionalItems``, boolean
+``exclusiveMinimum``/``exclusiveMaximum``, OpenAPI ``nullable``) into a regex in the subset that
+typedgen's automaton compiler accepts (also valid Python ``re`` with the same meaning).
+
+Guarantee: every text the regex matches is JSON that validates against the schema (soundness);
+every valid instance written the way typedgen writes JSON is matched, except where this module
+documents a narrowing (see ``docs/json-schema.md``).  What cannot be honoured is refused with
+:class:`~typedgen.SchemaError`, which carries the JSON pointer and the keyword at fault; nothing
+is ever silently weakened.
+
+How instances are written:
+
+* whitespace: none by default (``{"a":1}``); :meth:`Whitespace.flexible` allows up to ``n``
+  whitespace characters around every structural character, never an unbounded run;
+* object members appear in schema order (``properties`` order, then other ``required`` names,
+  then any additional members); each optional property may be present or absent;
+* numbers: integers without exponent or leading zeros; numbers with bounds are written as plain
+  decimals (``-12.5``), numbers without bounds may use an exponent; no spelling overflows to
+  infinity (at most 100 integer digits, exponents up to 199);
+* strings: raw characters or any JSON escape; where the content is constrained (``pattern``,
+  ``format``, ``enum``, property names) each character is written one way, as
+  ``json.dumps(..., ensure_ascii=False)`` writes it.
+
+Recursion (``$ref`` cycles, and "any JSON value" for ``{}``/``true`` schemas) is unrolled to
+``max_depth`` nested levels; deeper instances are not produced, and a schema that has no
+instance within that depth is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import unquote
+
+from typedgen._errors import SchemaError
+from typedgen._json_schema_numbers import (
+    alternation,
+    decimal_range,
+    integer_range,
+    multiples_range,
+)
+from typedgen._json_schema_strings import (
+    CHAR,
+    FORMATS,
+    PatternError,
+    canonical_literal,
+    not_in,
+    pattern_regex,
+    regex_width,
+)
+
+__all__ = ["DEFAULT_MAX_DEPTH", "Whitespace", "json_schema_to_regex"]
+
+DEFAULT_MAX_DEPTH = 2
+"""Nesting levels to which recursive ``$ref`` and schemas allowing any JSON value are unrolled."""
+
+_MAX_ALTERNATIVES = 256
+_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
+_ALL_TYPES = frozenset(_TYPES)
+
+# Keywords that carry no validation meaning (annotations, containers, vendor metadata).
+_IGNORED = frozenset({
+    "$schema", "$id", "id", "$comment", "$anchor", "$vocabulary", "$defs", "definitions",
+    "title", "description", "default", "examples", "example", "deprecated", "readOnly",
+    "writeOnly", "contentEncoding", "contentMediaType", "contentSchema", "discriminator",
+    "xml", "externalDocs", "markdownDescription", "$dynamicAnchor", "$recursiveAnchor",
+})
+# Validation keywords of the drafts that this module does not (fully) honour: refused when used.
+_REFUSED = frozenset({
+    "dependentRequired", "dependentSchemas", "dependencies", "contains", "minContains",
+    "maxContains", "$dynamicRef", "$recursiveRef",
+})
+# Formats defined by the drafts but not honoured: refused.  Unknown formats are annotations.
+_SPEC_FORMATS = frozenset({
+    "date", "time", "date-time", "duration", "email", "idn-email", "hostname", "idn-hostname",
+    "ipv4", "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template",
+    "json-pointer", "relative-json-pointer", "regex",
+})
+
+
+@dataclass(frozen=True)
+class Whitespace:
+    """Where and how much whitespace a generated JSON text may contain.
+
+    ``Whitespace()`` (the default) is compact: no whitespace at all, ``{"a":[1,2]}``.
+    ``Whitespace.flexible(max_chars)`` allows 0..``max_chars`` characters of JSON whitespace
+    (space, tab, newline, carriage return) before and after each structural character
+    (``{ } [ ] : ,``), enough for pretty-printed output; whitespace runs are always bounded.
+    """
+
+    max_chars: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_chars, int) or self.max_chars < 0:
+            raise ValueError(f"max_chars must be a non-negative int, not {self.max_chars!r}")
+
+    @classmethod
+    def compact(cls) -> Whitespace:
+        """No whitespace (the default)."""
+        return cls(0)
+
+    @classmethod
+    def flexible(cls, max_chars: int = 8) -> Whitespace:
+        """Up to ``max_chars`` whitespace characters around each structural character."""
+        return cls(max_chars)
+
+    @property
+    def regex(self) -> str:
+        """The regex of one whitespace run (``""`` when compact)."""
+        if self.max_chars == 0:
+            return ""
+        return rf"[ \t\n\r]{{0,{self.max_chars}}}"
+
+
+def json_schema_to_regex(
+    schema: Mapping[str, Any] | bool | str,
+    *,
+    whitespace: Whitespace = Whitespace(),  # noqa: B008 (frozen, immutable)
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> str:
+    """Regex matching exactly the JSON texts (written as described in the module docstring)
+    whose value validates against ``schema``.
+
+    ``schema`` is a JSON Schema as a dict, a boolean, or a JSON string.  ``max_depth`` bounds the
+    unrolling of recursive ``$ref`` and of "any value" schemas.  Raises :class:`SchemaError`
+    (with ``pointer`` and ``keyword``) for anything that cannot be honoured exactly, including a
+    schema that no JSON value satisfies.
+    """
+    if isinstance(schema, str):
+        try:
+            schema = json.loads(schema)
+        except json.JSONDecodeError as error:
+            raise SchemaError(f"the schema is not valid JSON: {error}") from error
+    if not isinstance(schema, (Mapping, bool)):
+        raise SchemaError(f"a schema must be an object or a boolean, not {type(schema).__name__}")
+    if max_depth < 0:
+        raise ValueError("max_depth must be >= 0")
+    compiler = _Compiler(schema, whitespace, max_depth)
+    regex = compiler.value(schema, "")
+    if regex is None:
+        if compiler.cut:
+            raise SchemaError(
+                f"the schema is recursive and has no instance nested at most {max_depth} levels "
+                "deep; a regex cannot express unbounded recursion (raise max_depth or use a "
+                "grammar)",
+                pointer=compiler.cut,
+                keyword="$ref",
+            )
+        raise SchemaError("no JSON value satisfies the schema")
+    return regex
+
+
+# --- normalized schemas -------------------------------------------------------------------------
+
+_Sub = tuple[Any, str]  # (subschema, its JSON pointer)
+
+
+@dataclass(frozen=True)
+class _Bound:
+    value: Decimal
+    open: bool
+
+
+@dataclass(frozen=True)
+class _Flat:
+    """The conjunction of a schema's own keywords, with combinators resolved.
+
+    A JSON value satisfies the flat schema iff it satisfies every field; subschemas are kept as
+    lists meaning "all of".  ``where`` maps a keyword to the pointer it came from.
+    """
+
+    types: frozenset[str] = _ALL_TYPES
+    enum: tuple[Any, ...] | None = None
+    not_enum: tuple[Any, ...] = ()
+    low: _Bound | None = None
+    high: _Bound | None = None
+    multiple_of: tuple[Decimal, ...] = ()
+    min_length: int = 0
+    max_length: int | None = None
+    patterns: tuple[str, ...] = ()
+    formats: tuple[str, ...] = ()
+    properties: tuple[tuple[str, tuple[_Sub, ...]], ...] = ()
+    pattern_properties: tuple[tuple[str, _Sub], ...] = ()
+    additional: tuple[_Sub, ...] = ()
+    property_names: tuple[_Sub, ...] = ()
+    required: tuple[str, ...] = ()
+    min_properties: int = 0
+    max_properties: int | None = None
+    prefix: tuple[tuple[_Sub, ...], ...] = ()
+    items: tuple[_Sub, ...] = ()
+    min_items: int = 0
+    max_items: int | None = None
+    unique: bool = False
+    where: tuple[tuple[str, str], ...] = ()
+
+    def pointer(self, keyword: str) -> str:
+        return dict(self.where).get(keyword, "")
+
+    def rule(self, name: str) -> tuple[_Sub, ...]:
+        """The subschemas a member called ``name`` must satisfy."""
+        props = dict(self.properties)
+        if name in props:
+            return props[name]
+        matching = tuple(s for p, s in self.pattern_properties if _search(p, name))
+        return matching if matching else self.additional
+
+    def conj(self, other: _Flat) -> _Flat | None:
+        """The conjunction of two flat schemas (``None`` when it obviously has no instance)."""
+        types = self.types & other.types  # "number" always comes with "integer"
+        enum = self.enum
+        if other.enum is not None:
+            enum = other.enum if enum is None else tuple(v for v in enum if _in(v, other.enum))
+        if self.pattern_properties and other.additional or other.pattern_properties and self.additional:
+            raise SchemaError(
+                "patternProperties combined with additionalProperties from another subschema "
+                "is not supported",
+                pointer=self.pointer("patternProperties") or other.pointer("patternProperties"),
+                keyword="patternProperties",
+            )
+        names = list(dict.fromkeys([n for n, _ in self.properties] + [n for n, _ in other.properties]))
+        properties = tuple((n, self.rule(n) + other.rule(n)) for n in names)
+        prefix_len = max(len(self.prefix), len(other.prefix))
+        prefix = tuple(
+            (self.prefix[i] if i < len(self.prefix) else self.items)
+            + (other.prefix[i] if i < len(other.prefix) else other.items)
+            for i in range(prefix_len)
+        )
+        merged = _Flat(
+            types=frozenset(types),
+            enum=enum,
+            not_enum=self.not_enum + other.not_enum,
+            low=_tighter(self.low, other.low, lower=True),
+            high=_tighter(self.high, other.high, lower=False),
+            multiple_of=tuple(dict.fromkeys(self.multiple_of + other.multiple_of)),
+            min_length=max(self.min_length, other.min_length),
+            max_length=_min(self.max_length, other.max_length),
+            patterns=tuple(dict.fromkeys(self.patterns + other.patterns)),
+            formats=tuple(dict.fromkeys(self.formats + other.formats)),
+            properties=properties,
+            pattern_properties=self.pattern_properties + other.pattern_properties,
+            additional=self.additional + other.additional,
+            property_names=self.property_names + other.property_names,
+            required=tuple(dict.fromkeys(self.required + other.required)),
+            min_properties=max(self.min_properties, other.min_properties),
+            max_properties=_min(self.max_properties, other.max_properties),
+            prefix=prefix,
+            items=self.items + other.items,
+            min_items=max(self.min_items, other.min_items),
+            max_items=_min(self.max_items, other.max_items),
+            unique=self.unique or other.unique,
+            where=self.where + tuple(w for w in other.where if w[0] not in dict(self.where)),
+        )
+        if not merged.types or (merged.enum is not None and not merged.enum):
+            return None
+        return merged
+
+
+def _min(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _tighter(a: _Bound | None, b: _Bound | None, *, lower: bool) -> _Bound | None:
+    if a is None or b is None:
+        return a or b
+    if a.value == b.value:
+        return _Bound(a.value, a.open or b.open)
+    return (a if a.value > b.value else b) if lower else (a if a.value < b.value else b)
+
+
+def _search(pattern: str, text: str) -> bool:
+    try:
+        return re.search(pattern, text) is not None
+    except re.error:
+        return False
+
+
+def _json_key(value: Any) -> str:
+    """A key under which equal JSON values (1 == 1.0, but true != 1) compare equal."""
+    return json.dumps(_canonical(value), sort_keys=True)
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    return value
+
+
+def _in(value: Any, values: Sequence[Any]) -> bool:
+    key = _json_key(value)
+    return any(_json_key(v) == key for v in values)
+
+
+def _type_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _escape_pointer(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+# --- the compiler -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Compiler:
+    root: Mapping[str, Any] | bool
+    whitespace: Whitespace
+    max_depth: int
+    cut: str = ""  # pointer of a $ref that recursion cut off (for the error message)
+    depth: dict[str, int] = field(default_factory=dict)
+    memo: dict[tuple[int, str, tuple[tuple[str, int], ...]], str | None] = field(default_factory=dict)
+
+    # ----- structure
+
+    @property
+    def ws(self) -> str:
+        return self.whitespace.regex
+
+    def _token(self, char: str) -> str:
+        return f"{self.ws}{char}{self.ws}"
+
+    # ----- entry point for one value
+
+    def value(self, schema: Any, pointer: str) -> str | None:
+        """Regex for one JSON value satisfying ``schema`` (``None``: no value does)."""
+        key = (id(schema), pointer, tuple(sorted(self.depth.items())))
+        if key in self.memo:
+            return self.memo[key]
+        saved = dict(self.depth)
+        try:
+            alternatives = self.flatten(schema, pointer)
+            regexes = [self.generate(flat) for flat in alternatives]
+            result = alternation([r for r in regexes if r is not None])
+        finally:
+            self.depth = saved
+        self.memo[key] = result
+        return result
+
+    def all_of(self, subs: Sequence[_Sub]) -> str | None:
+        """Regex for one value satisfying every subschema in ``subs`` (an empty list: any)."""
+        if len(subs) == 1:
+            return self.value(*subs[0])
+        saved = dict(self.depth)
+        try:
+            alternatives = [_Flat()]
+            for schema, pointer in subs:
+                alternatives = self._conj(alternatives, self.flatten(schema, pointer), pointer)
+            regexes = [self.generate(flat) for flat in alternatives]
+            return alternation([r for r in regexes if r is not None])
+        finally:
+            self.depth = saved
+
+    # ----- flattening: $ref, allOf, anyOf, oneOf, not, if/then/else
+
+    def flatten(self, schema: Any, pointer: str) -> list[_Flat]:
+        """The schema as a union of flat conjunctions (empty list: no value satisfies it)."""
+        if schema is True:
+            return [_Flat()]
+        if schema is False:
+            return []
+        if isinstance(schema, _Negated):
+            return list(schema.flats)
+        if not isinstance(schema, Mapping):
+            raise SchemaError(
+                f"a schema must be an object or a boolean, not {type(schema).__name__}",
+                pointer=pointer,
+            )
+        own = self._own(schema, pointer)
+        alternatives: list[_Flat] = [] if own is None else [own]
+        if "$ref" in schema:
+            target, target_pointer = self._resolve(schema["$ref"], pointer)
+            count = self.depth.get(target_pointer, 0)
+            if count >= self.max_depth + 1:
+                self.cut = self.cut or f"{pointer}"
+                return []
+            self.depth[target_pointer] = count + 1
+            alternatives = self._conj(alternatives, self.flatten(target, target_pointer), pointer)
+        for index, sub in enumerate(_list(schema, "allOf", pointer)):
+            sub_pointer = f"{pointer}/allOf/{index}"
+            alternatives = self._conj(alternatives, self.flatten(sub, sub_pointer), sub_pointer)
+        if "anyOf" in schema:
+            union: list[_Flat] = []
+            for index, sub in enumerate(_list(schema, "anyOf", pointer)):
+                union.extend(self.flatten(sub, f"{pointer}/anyOf/{index}"))
+            alternatives = self._conj(alternatives, union, f"{pointer}/anyOf")
+        if "oneOf" in schema:
+            alternatives = self._one_of(schema, pointer, alternatives)
+        if "not" in schema:
+            negated = self.negate(schema["not"], f"{pointer}/not")
+            alternatives = self._conj(alternatives, negated, f"{pointer}/not")
+        if "if" in schema and ("then" in schema or "else" in schema):
+            condition = schema["if"]
+            then = self._conj(
+                self.flatten(condition, f"{pointer}/if"),
+                self.flatten(schema.get("then", True), f"{pointer}/then"),
+                pointer,
+            )
+            otherwise = self._conj(
+                self.negate(condition, f"{pointer}/if"),
+                self.flatten(schema.get("else", True), f"{pointer}/else"),
+                pointer,
+            )
+            alternatives = self._conj(alternatives, then + otherwise, pointer)
+        return alternatives
+
+    def _conj(self, left: list[_Flat], right: list[_Flat], pointer: str) -> list[_Flat]:
+        if len(left) * len(right) > _MAX_ALTERNATIVES:
+            raise SchemaError(
+                f"combining these subschemas needs more than {_MAX_ALTERNATIVES} alternatives",
+                pointer=pointer,
+            )
+        out: list[_Flat] = []
+        for a in left:
+            for b in right:
+                merged = a.conj(b)
+                if merged is not None:
+                    out.append(merged)
+        return out
+
+    def _one_of(self, schema: Mapping[str, Any], pointer: str, base: list[_Flat]) -> list[_Flat]:
+        """Exactly one branch: branches that may overlap are intersected with the negation of
+        the others (refused when a negation cannot be expressed)."""
+        subs = _list(schema, "oneOf", pointer)
+        branches: list[list[_Flat]] = []
+        for index, sub in enumerate(subs):
+            branches.append(self._conj(base, self.flatten(sub, f"{pointer}/oneOf/{index}"), pointer))
+        out: list[_Flat] = []
+        for i, left in enumerate(branches):
+            alternatives = left
+            for j, right in enumerate(branches):
+                if i == j or all(self._disjoint(a, b) for a in alternatives for b in right):
+                    continue
+                try:
+                    negated = self.negate(subs[j], f"{pointer}/oneOf/{j}")
+                except SchemaError as error:
+                    raise SchemaError(
+                        f"oneOf branches {i} and {j} may both match the same value, and exactly-"
+                        f"one cannot be expressed ({error.reason})",
+                        pointer=pointer, keyword="oneOf") from None
+                alternatives = self._conj(alternatives, negated, pointer)
+            out.extend(alternatives)
+        return out
+
+    def _disjoint(self, a: _Flat, b: _Flat) -> bool:
+        """True only when no value satisfies both (a conservative check)."""
+        merged = a.conj(b)
+        if merged is None:
+            return True
+        for kind in merged.types:
+            if not self._disjoint_type(kind, a, b, merged):
+                return False
+        return True
+
+    def _disjoint_type(self, kind: str, a: _Flat, b: _Flat, merged: _Flat) -> bool:
+        if merged.enum is not None:
+            return not any(_type_of(v) == kind or (kind == "number" and _type_of(v) == "integer")
+                           for v in merged.enum)
+        if kind in ("integer", "number"):
+            low, high = merged.low, merged.high
+            if low is not None and high is not None:
+                return low.value > high.value or (low.value == high.value and (low.open or high.open))
+            return False
+        if kind == "string":
+            if merged.max_length is not None and merged.min_length > merged.max_length:
+                return True
+            return False
+        if kind == "array":
+            return merged.max_items is not None and merged.min_items > merged.max_items
+        if kind == "object":
+            for name in merged.required:
+                rules = merged.rule(name)
+                if any(s is False for s, _ in rules):
+                    return True
+                if self._subs_disjoint(a.rule(name), b.rule(name)):
+                    return True
+            return False
+        return False
+
+    def _subs_disjoint(self, left: tuple[_Sub, ...], right: tuple[_Sub, ...]) -> bool:
+        saved = dict(self.depth)
+        try:
+            flats_a = [_Flat()]
+            for schema, pointer in left:
+                flats_a = self._conj(flats_a, self.flatten(schema, pointer), pointer)
+            flats_b = [_Flat()]
+            for schema, pointer in right:
+                flats_b = self._conj(flats_b, self.flatten(schema, pointer), pointer)
+            return all(self._disjoint(x, y) for x in flats_a for y in flats_b)
+        finally:
+            self.depth = saved
+
+    # ----- negation (for `not` and the else-branch of `if`)
+
+    def negate(self, schema: Any, pointer: str) -> list[_Flat]:
+        """The complement of ``schema`` as a union of flat schemas.
+
+        Exact for types, const/enum, bounds, lengths, ``required`` and ``properties`` whose
+        subschemas are negatable; a complement that is narrowed (never widened) where a type's
+        remainder cannot be written (e.g. "numbers except 3" drops numbers).  Refused otherwise.
+        """
+        if schema is True:
+            return []
+        if schema is False:
+            return [_Flat()]
+        if not isinstance(schema, Mapping):
+            raise SchemaError("a schema must be an object or a boolean", pointer=pointer)
+        out: list[_Flat] = []
+        for key, value in schema.items():
+            out.extend(self._negate_keyword(schema, key, value, pointer))
+        return out
+
+    def _negate_keyword(
+        self, schema: Mapping[str, Any], key: str, value: Any, pointer: str
+    ) -> list[_Flat]:
+        others = lambda kinds: _Flat(types=_ALL_TYPES - frozenset(kinds))  # noqa: E731
+        if key in _IGNORED or key in ("then", "else") or key.startswith("x-"):
+            return []
+        if key == "type":
+            kinds = _types_of(schema, pointer)
+            if "number" in kinds:
+                kinds = kinds | {"integer"}
+            if "integer" in kinds:
+                kinds = kinds | {"number"}  # "numbers that are not integers": narrowed away
+            return [others(kinds)] if _ALL_TYPES - kinds else []
+        if key in ("const", "enum"):
+            values = [value] if key == "const" else list(value)
+            return [_Flat(not_enum=tuple(values))]
+        if key in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+            flat = self._own({key: value, **({"minimum": schema["minimum"]} if key == "exclusiveMinimum" and isinstance(value, bool) and "minimum" in schema else {}), **({"maximum": schema["maximum"]} if key == "exclusiveMaximum" and isinstance(value, bool) and "maximum" in schema else {})}, pointer)
+            if flat is None:
+                return [_Flat()]
+            if isinstance(value, bool):
+                return []
+            out = [others({"integer", "number"})]
+            if flat.low is not None:
+                out.append(_Flat(types=frozenset({"integer", "number"}),
+                                 high=_Bound(flat.low.value, not flat.low.open)))
+            if flat.high is not None:
+                out.append(_Flat(types=frozenset({"integer", "number"}),
+                                 low=_Bound(flat.high.value, not flat.high.open)))
+            return out
+        if key in ("minLength", "maxLength", "minItems", "maxItems"):
+            count = _count(value, pointer, key)
+            kind = "string" if "Length" in key else "array"
+            out = [others({kind})]
+            if key.startswith("min") and count > 0:
+                bound = {"max_length": count - 1} if kind == "string" else {"max_items": count - 1}
+                out.append(replace(_Flat(types=frozenset({kind})), **bound))
+            if key.startswith("max"):
+                bound = {"min_length": count + 1} if kind == "string" else {"min_items": count + 1}
+                out.append(replace(_Flat(types=frozenset({kind})), **bound))
+            return out
+        if key == "required":
+            names = list(value)
+            if not names:
+                return []
+            out = [others({"object"})]
+            for name in names:
+                out.append(_Flat(types=frozenset({"object"}),
+                                 properties=((name, ((False, f"{pointer}/required"),)),)))
+            return out
+        if key == "properties":
+            out = [others({"object"})]
+            for name, sub in value.items():
+                sub_pointer = f"{pointer}/properties/{_escape_pointer(name)}"
+                for negated in self.negate(sub, sub_pointer):
+                    out.append(_Flat(
+                        types=frozenset({"object"}),
+                        required=(name,),
+                        properties=((name, ((_Negated((negated,)), sub_pointer),)),),
+                    ))
+            return out
+        if key == "not":
+            return self.flatten(value, f"{pointer}/not")
+        if key == "anyOf":
+            result = [_Flat()]
+            for index, sub in enumerate(value):
+                result = self._conj(result, self.negate(sub, f"{pointer}/anyOf/{index}"), pointer)
+            return result
+        if key == "allOf":
+            return [f for i, sub in enumerate(value) for f in self.negate(sub, f"{pointer}/allOf/{i}")]
+        if key == "$ref":
+            target, target_pointer = self._resolve(value, pointer)
+            return self.negate(target, target_pointer)
+        raise SchemaError(
+            f"the negation of {key!r} cannot be expressed", pointer=pointer, keyword=key
+        )
+
+    # ----- $ref
+
+    def _resolve(self, ref: Any, pointer: str) -> tuple[Any, str]:
+        if not isinstance(ref, str):
+            raise SchemaError("$ref must be a string", pointer=pointer, keyword="$ref")
+        base, _, fragment = ref.partition("#")
+        root_id = self.root.get("$id", "") if isinstance(self.root, Mapping) else ""
+        if base and base != str(root_id).partition("#")[0]:
+            raise SchemaError(
+                f"only local references are supported, not {ref!r}", pointer=pointer,
+                keyword="$ref",
+            )
+        fragment = unquote(fragment)
+        if fragment and not fragment.startswith("/"):
+            found = _find_anchor(self.root, fragment, "")
+            if found is None:
+                raise SchemaError(f"anchor {ref!r} not found", pointer=pointer, keyword="$ref")
+            return found
+        node: Any = self.root
+        for token in fragment.split("/")[1:]:
+            token = token.replace("~1", "/").replace("~0", "~")
+            if isinstance(node, Mapping) and token in node:
+                node = node[token]
+            elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+                node = node[int(token)]
+            else:
+                raise SchemaError(f"reference {ref!r} does not resolve", pointer=pointer,
+                                  keyword="$ref")
+        return node, fragment
+
+    # ----- own keywords of one schema object
+
+    def _own(self, schema: Mapping[str, Any], pointer: str) -> _Flat | None:
+        """The flat conjunction of the keywords of ``schema`` other than combinators."""
+        where: dict[str, str] = {}
+        fields: dict[str, Any] = {}
+        for key, value in schema.items():
+            if key in _REFUSED:
+                raise SchemaError(f"{key!r} is not supported", pointer=pointer, keyword=key)
+            if key == "unevaluatedProperties":
+                # after combinators are merged every declared property is evaluated, so this is
+                # additionalProperties of the merged object (exact or narrower)
+                fields["additional"] = ((value, f"{pointer}/{key}"),)
+                where["additionalProperties"] = pointer
+        if "type" in schema or "nullable" in schema:
+            types = _types_of(schema, pointer)
+            if schema.get("nullable") is True and "type" in schema:
+                types = types | {"null"}
+            fields["types"] = types
+        if "enum" in schema:
+            if not isinstance(schema["enum"], list):
+                raise SchemaError("enum must be an array", pointer=pointer, keyword="enum")
+            fields["enum"] = tuple(schema["enum"])
+        if "const" in schema:
+            const = (schema["const"],)
+            fields["enum"] = tuple(v for v in fields.get("enum", const) if _in(v, const))
+        low, high = _bounds(schema, pointer)
+        if low is not None:
+            fields["low"] = low
+        if high is not None:
+            fields["high"] = high
+        if "multipleOf" in schema:
+            step = _decimal(schema["multipleOf"], pointer, "multipleOf")
+            if step <= 0:
+                raise SchemaError("multipleOf must be > 0", pointer=pointer, keyword="multipleOf")
+            fields["multiple_of"] = (step,)
+            where["multipleOf"] = pointer
+        for key, name in (("minLength", "min_length"), ("maxLength", "max_length"),
+                          ("minItems", "min_items"), ("maxItems", "max_items"),
+                          ("minProperties", "min_properties"),
+                          ("maxProperties", "max_properties")):
+            if key in schema:
+                fields[name] = _count(schema[key], pointer, key)
+                where[key] = pointer
+        if "pattern" in schema:
+            if not isinstance(schema["pattern"], str):
+                raise SchemaError("pattern must be a string", pointer=pointer, keyword="pattern")
+            fields["patterns"] = (schema["pattern"],)
+            where["pattern"] = pointer
+        if "format" in schema and schema["format"] in _SPEC_FORMATS:
+            fields["formats"] = (schema["format"],)
+            where["format"] = pointer
+        if "properties" in schema:
+            props = schema["properties"]
+            if not isinstance(props, Mapping):
+                raise SchemaError("properties must be an object", pointer=pointer,
+                                  keyword="properties")
+            fields["properties"] = tuple(
+                (name, ((sub, f"{pointer}/properties/{_escape_pointer(name)}"),))
+                for name, sub in props.items()
+            )
+        if "patternProperties" in schema:
+            fields["pattern_properties"] = tuple(
+                (p, (sub, f"{pointer}/patternProperties/{_escape_pointer(p)}"))
+                for p, sub in schema["patternProperties"].items()
+            )
+            where["patternProperties"] = pointer
+        if "additionalProperties" in schema:
+            fields["additional"] = (
+                (schema["additionalProperties"], f"{pointer}/additionalProperties"),
+            )
+            where["additionalProperties"] = pointer
+        if "propertyNames" in schema:
+            fields["property_names"] = ((schema["propertyNames"], f"{pointer}/propertyNames"),)
+            where["propertyNames"] = pointer
+        if "required" in schema:
+            required = schema["required"]
+            if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+                raise SchemaError("required must be an array of strings", pointer=pointer,
+                                  keyword="required")
+            fields["required"] = tuple(dict.fromkeys(required))
+        items = schema.get("items")
+        if isinstance(items, list):  # drafts 4-7: array form of items
+            fields["prefix"] = tuple(((s, f"{pointer}/items/{i}"),) for i, s in enumerate(items))
+            if "additionalItems" in schema:
+                fields["items"] = ((schema["additionalItems"], f"{pointer}/additionalItems"),)
+        else:
+            if "prefixItems" in schema:
+                fields["prefix"] = tuple(
+                    ((s, f"{pointer}/prefixItems/{i}"),) for i, s in enumerate(schema["prefixItems"])
+                )
+            if "items" in schema:
+                fields["items"] = ((items, f"{pointer}/items"),)
+        if "unevaluatedItems" in schema:
+            fields["items"] = (*fields.get("items", ()),
+                               (schema["unevaluatedItems"], f"{pointer}/unevaluatedItems"))
+        if schema.get("uniqueItems") is True:
+            fields["unique"] = True
+            where["uniqueItems"] = pointer
+        if not fields and not where:
+            return _Flat()
+        flat = _Flat(**fields, where=tuple(where.items()))
+        if flat.enum is not None and not flat.enum:
+            return None
+        return flat
+
+    # ----- generation from a flat schema
+
+    def generate(self, flat: _Flat) -> str | None:
+        types = set(flat.types)
+        if "number" in types:
+            types.discard("integer")
+        if flat.enum is not None:
+            return self._enum(flat)
+        parts: list[str] = []
+        for kind in _TYPES:
+            if kind not in types:
+                continue
+            regex = self._kind(kind, flat)
+            if regex is not None:
+                parts.append(regex)
+        return alternation(parts)
+
+    def _enum(self, flat: _Flat) -> str | None:
+        rest = replace(flat, enum=None)
+        checker: re.Pattern[str] | None = None
+        parts: list[str] = []
+        for value in flat.enum or ():
+            kind = _type_of(value)
+            if kind not in flat.types and not (kind == "integer" and "number" in flat.types):
+                continue
+            if _in(value, flat.not_enum):
+                continue
+            if rest != _Flat(types=rest.types, where=rest.where):
+                if checker is None:
+                    compact = _Compiler(self.root, Whitespace(), self.max_depth,
+                                        depth=dict(self.depth))
+                    regex = compact.generate(rest)
+                    if regex is None:
+                        return None
+                    checker = re.compile(regex)
+                if not checker.fullmatch(_dumps(value)):
+                    continue
+            parts.append(self._literal(value))
+        return alternation(parts)
+
+    def _literal(self, value: Any) -> str:
+        """Regex for one JSON value written the typedgen way (integral numbers also as ``n.0``)."""
+        if value is None or isinstance(value, bool):
+            return json.dumps(value)
+        if isinstance(value, (int, float)):
+            number = _canonical(value)
+            text = re.escape(json.dumps(number))
+            return f"{text}(?:\\.0)?" if isinstance(number, int) else text
+        if isinstance(value, str):
+            return f'"{canonical_literal(value)}"'
+        if isinstance(value, list):
+            inner = self._token(",").join(self._literal(v) for v in value)
+            return rf"\[{self.ws}{inner}{self.ws}\]" if value else rf"\[{self.ws}\]"
+        if isinstance(value, dict):
+            members = [
+                f'"{canonical_literal(k)}"{self._token(":")}{self._literal(v)}'
+                for k, v in value.items()
+            ]
+            inner = self._token(",").join(members)
+            return rf"\{{{self.ws}{inner}{self.ws}\}}" if value else rf"\{{{self.ws}\}}"
+        raise SchemaError(f"{value!r} is not a JSON value")
+
+    def _kind(self, kind: str, flat: _Flat) -> str | None:
+        not_enum = [v for v in flat.not_enum if _type_of(v) == kind
+                    or (kind == "number" and _type_of(v) == "integer")]
+        if kind == "null":
+            return None if not_enum else "null"
+        if kind == "boolean":
+            allowed = [b for b in (True, False) if not _in(b, not_enum)]
+            return alternation([json.dumps(b) for b in allowed])
+        if kind in ("integer", "number"):
+            return self._number_except(kind, flat, not_enum)
+        if not_enum:
+            return None  # "this type except these values": narrowed to no value of this type
+        if kind == "string":
+            return self._string(flat, not_enum)
+        if kind == "array":
+            return self._array(flat)
+        return self._object(flat)
+
+    # ----- numbers
+
+    def _number_except(self, kind: str, flat: _Flat, not_enum: list[Any]) -> str | None:
+        """Numbers of the flat schema other than the values in ``not_enum``."""
+        if not not_enum:
+            return self._number(kind, flat)
+        points = sorted({_decimal(v, "", "enum") for v in not_enum})
+        parts: list[str] = []
+        low = flat.low
+        for point in [*points, None]:
+            high = _Bound(point, True) if point is not None else flat.high
+            if point is not None and flat.high is not None and flat.high.value < point:
+                high = flat.high
+            piece = self._number(kind, replace(flat, low=low, high=high, not_enum=()))
+            if piece is not None:
+                parts.append(piece)
+            if point is not None:
+                low = _tighter(low, _Bound(point, True), lower=True)
+        return alternation(parts)
+
+    def _number(self, kind: str, flat: _Flat) -> str | None:
+        low, high = flat.low, flat.high
+        steps = flat.multiple_of
+        integral = kind == "integer"
+        fraction_digits: int | None = None
+        int_step = 1
+        for step in steps:
+            if step == step.to_integral_value():
+                integral = True
+                int_step = _lcm(int_step, int(step))
+            elif step.normalize().as_tuple().digits == (1,):
+                exponent = int(step.normalize().as_tuple().exponent)
+                digits = -exponent
+                fraction_digits = digits if fraction_digits is None else min(fraction_digits, digits)
+            else:
+                raise SchemaError(
+                    f"multipleOf {step} on numbers cannot be expressed (only integers and powers "
+                    "of ten are)", pointer=flat.pointer("multipleOf"), keyword="multipleOf")
+        if integral:
+            low_int = None if low is None else _ceil(low)
+            high_int = None if high is None else _floor(high)
+            if int_step > 1:
+                try:
+                    return multiples_range(int_step, low_int, high_int)
+                except ValueError as error:
+                    raise SchemaError(str(error), pointer=flat.pointer("multipleOf"),
+                                      keyword="multipleOf") from None
+            if low_int is None and high_int is None:
+                return r"-?(?:0|[1-9]\d*)"
+            return integer_range(low_int, high_int)
+        if low is None and high is None and fraction_digits is None:
+            return r"-?(?:0|[1-9]\d{0,99})(?:\.\d+)?(?:[eE](?:-\d{1,3}|\+?[01]?\d{1,2}))?"
+        if low is None and high is None:
+            fraction = "" if fraction_digits == 0 else rf"(?:\.\d{{1,{fraction_digits}}})?"
+            return rf"-?(?:0|[1-9]\d{{0,99}}){fraction}"
+        return decimal_range(
+            None if low is None else low.value, low.open if low else False,
+            None if high is None else high.value, high.open if high else False,
+            fraction_digits=fraction_digits,
+        )
+
+    # ----- strings
+
+    def _string(self, flat: _Flat, not_enum: list[Any]) -> str | None:
+        low, high = flat.min_length, flat.max_length
+        if high is not None and low > high:
+            return None
+        constraints = [f"pattern {p!r}" for p in flat.patterns] + [f"format {f!r}" for f in flat.formats]
+        if not_enum:
+            if constraints or low or high is not None:
+                raise SchemaError(
+                    "excluding string values together with other string constraints is not "
+                    "supported", pointer=flat.pointer("pattern"), keyword="not")
+            return f'"{not_in([v for v in not_enum])}"'
+        if len(constraints) > 1:
+            keyword = "format" if flat.formats else "pattern"
+            raise SchemaError(
+                f"several content constraints on one string ({', '.join(constraints)}) cannot be "
+                "intersected", pointer=flat.pointer(keyword), keyword=keyword)
+        if flat.formats:
+            name = flat.formats[0]
+            regex = FORMATS.get(name)
+            if regex is None:
+                raise SchemaError(f"format {name!r} is not supported",
+                                  pointer=flat.pointer("format"), keyword="format")
+            width_low, width_high = regex_width(regex)
+            if width_low < low or (high is not None and (width_high is None or width_high > high)):
+                if width_high is not None and width_high < low or (high is not None and width_low > high):
+                    return None
+                raise SchemaError(
+                    f"format {name!r} together with minLength/maxLength cannot be expressed",
+                    pointer=flat.pointer("format"), keyword="format")
+            return f'"{regex}"'
+        if flat.patterns:
+            try:
+                return '"' + pattern_regex(flat.patterns[0], min_length=low, max_length=high) + '"'
+            except PatternError as error:
+                raise SchemaError(str(error), pointer=flat.pointer("pattern"),
+                                  keyword="pattern") from None
+        return f'"{CHAR}{_quantifier(low, high)}"'
+
+    # ----- arrays
+
+    def _array(self, flat: _Flat) -> str | None:
+        low, high = flat.min_items, flat.max_items
+        if high is not None and low > high:
+            return None
+        return self._array_body(flat, low, high)
+
+    def _array_body(self, flat: _Flat, low: int, high: int | None) -> str | None:
+        prefix: list[str | None] = [self.all_of_any(subs) for subs in flat.prefix]
+        items = self.all_of_any(flat.items)
+        if flat.unique and (high is None or high > 1):
+            return self._unique_array(flat, prefix, items, low, high)
+        # positions beyond the prefix use `items`; the first impossible position caps the length
+        for index, regex in enumerate(prefix):
+            if regex is None:
+                high = index if high is None else min(high, index)
+                prefix = prefix[:index]
+                break
+        if items is None:
+            high = len(prefix) if high is None else min(high, len(prefix))
+        if high is not None and low > high:
+            return None
+        sep = self._token(",")
+        # elements from position `i` on, each preceded by a separator when i > 0
+        tail = ""
+        if items is not None and (high is None or high > len(prefix)):
+            start = len(prefix)
+            min_rest = max(0, low - start)
+            max_rest = None if high is None else high - start
+            if start == 0:
+                if max_rest == 0:
+                    tail = ""
+                else:
+                    more = _quantifier(max(0, min_rest - 1), None if max_rest is None else max_rest - 1)
+                    body = f"{items}(?:{sep}{items}){more}" if more != "{0}" else items
+                    tail = body if min_rest > 0 else f"(?:{body})?"
+            else:
+                quant = _quantifier(min_rest, max_rest)
+                tail = f"(?:{sep}{items}){quant}" if quant != "{0}" else ""
+        positions = len(prefix) if high is None else min(len(prefix), high)
+        body = tail
+        for index in range(positions - 1, -1, -1):
+            element = prefix[index] if index == 0 else f"{sep}{prefix[index]}"
+            body = f"{element}{body}"
+            if index >= low:
+                body = f"(?:{body})?"
+        return rf"\[{self.ws}{body}{self.ws}\]"
+
+    def all_of_any(self, subs: Sequence[_Sub]) -> str | None:
+        """Regex for a nested value satisfying all of ``subs`` (no subs: any JSON value)."""
+        if not subs:
+            return self._any_value()
+        return self.all_of(subs)
+
+    def _unique_array(
+        self, flat: _Flat, prefix: list[str | None], items: str | None, low: int, high: int | None
+    ) -> str | None:
+        values = self._finite_values(flat.items) if not flat.prefix else None
+        if values is None:
+            raise SchemaError(
+                "uniqueItems can only be expressed for items drawn from a finite set of values "
+                "(enum, const, boolean)", pointer=flat.pointer("uniqueItems"),
+                keyword="uniqueItems")
+        # each value at most once, in the order of the enum (documented narrowing)
+        literals = [self._literal(v) for v in values]
+        if high is not None or low > 0:
+            count = len(literals)
+            if low > count:
+                return None
+            if (high is not None and high < count) or low > 1:
+                raise SchemaError(
+                    "uniqueItems with minItems/maxItems can only be expressed when they do not "
+                    "restrict the count", pointer=flat.pointer("uniqueItems"),
+                    keyword="uniqueItems")
+        sep = self._token(",")
+        alternatives = []
+        for first in range(len(literals)):
+            rest = "".join(f"(?:{sep}{lit})?" for lit in literals[first + 1:])
+            alternatives.append(literals[first] + rest)
+        body = alternation(alternatives) or ""
+        if low == 0:
+            body = f"(?:{body})?"
+        return rf"\[{self.ws}{body}{self.ws}\]"
+
+    def _finite_values(self, subs: Sequence[_Sub]) -> list[Any] | None:
+        saved = dict(self.depth)
+        try:
+            flats = [_Flat()]
+            for schema, pointer in subs:
+                flats = self._conj(flats, self.flatten(schema, pointer), pointer)
+        finally:
+            self.depth = saved
+        values: list[Any] = []
+        for flat in flats:
+            if flat.enum is not None:
+                values.extend(v for v in flat.enum if not _in(v, values))
+            elif flat.types == frozenset({"boolean"}):
+                values.extend(v for v in (True, False) if not _in(v, values))
+            elif flat.types == frozenset({"null"}):
+                values.extend(v for v in (None,) if not _in(v, values))
+            else:
+                return None
+        return values
+
+    # ----- objects
+
+    def _object(self, flat: _Flat) -> str | None:
+        return self._object_body(flat)
+
+    def _object_body(self, flat: _Flat) -> str | None:
+        colon, sep = self._token(":"), self._token(",")
+        names = [n for n, _ in flat.properties]
+        names += [n for n in flat.required if n not in names]
+        required = set(flat.required)
+        # (member regex, required?) for each declared name, in schema order
+        members: list[tuple[str, bool]] = []
+        for name in names:
+            rule = flat.rule(name)
+            if any(s is False for s, _ in rule):
+                if name in required:
+                    return None
+                continue
+            key = self._key_ok(flat, name)
+            if not key:
+                if name in required:
+                    return None
+                continue
+            regex = self.all_of_any(rule)
+            if regex is None:
+                if name in required:
+                    return None
+                continue
+            members.append((f'"{canonical_literal(name)}"{colon}{regex}', name in required))
+        extra = self._extra_member(flat, names)
+        n_required = sum(1 for _, r in members if r)
+        extra_max: int | None = None  # how many additional members at most
+        if flat.max_properties is not None:
+            if flat.max_properties < n_required:
+                return None
+            if extra is not None and members:
+                raise SchemaError(
+                    "maxProperties together with declared and additional properties cannot be "
+                    "expressed", pointer=flat.pointer("maxProperties"), keyword="maxProperties")
+            if extra is None and flat.max_properties < len(members):
+                raise SchemaError(
+                    "maxProperties below the number of declared properties cannot be expressed",
+                    pointer=flat.pointer("maxProperties"), keyword="maxProperties")
+            extra_max = flat.max_properties
+            if extra_max == 0:
+                extra = None
+        min_one = False
+        if flat.min_properties > n_required:
+            if not (extra is not None and not members and flat.min_properties == 1):
+                raise SchemaError(
+                    "minProperties beyond the required properties cannot be expressed",
+                    pointer=flat.pointer("minProperties"), keyword="minProperties")
+            min_one = True
+        body = self._members(members, extra, extra_max, min_one=min_one)
+        inner = "" if body is None else body
+        return rf"\{{{self.ws}{inner}{self.ws}\}}"
+
+    def _key_ok(self, flat: _Flat, name: str) -> bool:
+        """Whether a declared name satisfies propertyNames."""
+        if not flat.property_names:
+            return True
+        compact = _Compiler(self.root, Whitespace(), self.max_depth, depth=dict(self.depth))
+        regex = compact.all_of(flat.property_names)
+        return regex is not None and re.fullmatch(regex, _dumps(name)) is not None
+
+    def _extra_member(self, flat: _Flat, names: list[str]) -> str | None:
+        """Regex of one member that is not a declared property (``None``: none allowed)."""
+        colon = self._token(":")
+        if flat.pattern_properties:
+            # keys that match no pattern would need the complement of the pattern: they are not
+            # produced (a documented narrowing when additionalProperties is not false)
+            patterns = {p for p, _ in flat.pattern_properties}
+            if len(patterns) > 1:
+                raise SchemaError("several patternProperties cannot be expressed",
+                                  pointer=flat.pointer("patternProperties"),
+                                  keyword="patternProperties")
+            pattern = next(iter(patterns))
+            if any(_search(pattern, n) for n in names):
+                raise SchemaError(
+                    "a patternProperties pattern that matches a declared property cannot be "
+                    "expressed", pointer=flat.pointer("patternProperties"),
+                    keyword="patternProperties")
+            if flat.property_names:
+                raise SchemaError("propertyNames with patternProperties is not supported",
+                                  pointer=flat.pointer("propertyNames"), keyword="propertyNames")
+            try:
+                key = '"' + pattern_regex(pattern) + '"'
+            except PatternError as error:
+                raise SchemaError(str(error), pointer=flat.pointer("patternProperties"),
+                                  keyword="patternProperties") from None
+            value = self.all_of_any([s for p, s in flat.pattern_properties])
+            return None if value is None else f"{key}{colon}{value}"
+        if any(s is False for s, _ in flat.additional):
+            return None
+        value = self.all_of_any(flat.additional)
+        if value is None:
+            return None
+        if flat.property_names:
+            if names:
+                raise SchemaError(
+                    "propertyNames together with declared properties cannot be expressed",
+                    pointer=flat.pointer("propertyNames"), keyword="propertyNames")
+            key = self.all_of([({"type": "string"}, flat.pointer("propertyNames")),
+                               *flat.property_names])
+            if key is None:
+                return None
+        else:
+            key = f'"{not_in(names)}"' if names else f'"{CHAR}*"'
+        return f"{key}{colon}{value}"
+
+    def _members(
+        self, members: list[tuple[str, bool]], extra: str | None, extra_max: int | None, *,
+        min_one: bool,
+    ) -> str | None:
+        """Members in order, separated by commas; optional ones present or absent; then up to
+        ``extra_max`` (None: any number of) additional members ``extra``."""
+        sep = self._token(",")
+        extras = None if extra is None else f"(?:{sep}{extra}){_quantifier(0, extra_max)}"
+        first_required = next((i for i, (_, r) in enumerate(members) if r), None)
+        if first_required is not None:
+            out = []
+            for index, (regex, req) in enumerate(members):
+                if index < first_required:
+                    out.append(f"(?:{regex}{sep})?")
+                elif index == first_required or req:
+                    out.append(regex if index == first_required else f"{sep}{regex}")
+                else:
+                    out.append(f"(?:{sep}{regex})?")
+            return "".join(out) + (extras or "")
+        # all optional: alternatives by the first member present
+        alternatives = []
+        tail = extras or ""
+        for regex, _ in reversed(members):
+            alternatives.append(regex + tail)
+            tail = f"(?:{sep}{regex})?" + tail
+        alternatives.reverse()
+        if extra is not None:
+            more = _quantifier(0, None if extra_max is None else extra_max - 1)
+            alternatives.append(f"{extra}(?:{sep}{extra}){more}" if more != "{0}" else extra)
+        body = alternation(alternatives)
+        if body is None:
+            return None
+        return body if min_one else f"(?:{body})?"
+
+    # ----- any value
+
+    def _any_value(self) -> str:
+        """Any JSON value with arrays/objects nested at most ``max_depth`` levels deep."""
+        return self._any_at(self.max_depth)
+
+    def _any_at(self, levels: int) -> str:
+        scalars = [
+            "null", "true", "false",
+            r"-?(?:0|[1-9]\d{0,99})(?:\.\d+)?(?:[eE](?:-\d{1,3}|\+?[01]?\d{1,2}))?",
+            f'"{CHAR}*"',
+        ]
+        if levels <= 0:
+            return alternation(scalars) or ""
+        inner = self._any_at(levels - 1)
+        sep, colon = self._token(","), self._token(":")
+        array = rf"\[{self.ws}(?:{inner}(?:{sep}{inner})*)?{self.ws}\]"
+        member = f'"{CHAR}*"{colon}{inner}'
+        obj = rf"\{{{self.ws}(?:{member}(?:{sep}{member})*)?{self.ws}\}}"
+        return alternation([*scalars, array, obj]) or ""
+
+
+@dataclass(frozen=True, eq=False)
+class _Negated:
+    """A subschema already given as flat alternatives (produced by negation)."""
+
+    flats: tuple[_Flat, ...]
+
+
+def _quantifier(low: int, high: int | None) -> str:
+    if high is None:
+        return {0: "*", 1: "+"}.get(low, f"{{{low},}}")
+    if low == high:
+        return f"{{{low}}}"
+    if low == 0 and high == 1:
+        return "?"
+    return f"{{{low},{high}}}"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _list(schema: Mapping[str, Any], key: str, pointer: str) -> list[Any]:
+    value = schema.get(key, [])
+    if not isinstance(value, list) or (key != "allOf" and not value):
+        raise SchemaError(f"{key} must be a non-empty array", pointer=pointer, keyword=key)
+    return value
+
+
+def _types_of(schema: Mapping[str, Any], pointer: str) -> frozenset[str]:
+    if "type" not in schema:
+        return _ALL_TYPES
+    value = schema["type"]
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) and n in _TYPES for n in names):
+        raise SchemaError(f"unknown type {value!r}", pointer=pointer, keyword="type")
+    types = frozenset(names)
+    return types | {"integer"} if "number" in types else types
+
+
+def _decimal(value: Any, pointer: str, keyword: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SchemaError(f"{keyword} must be a number", pointer=pointer, keyword=keyword)
+    try:
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:
+        raise SchemaError(f"{keyword} must be finite", pointer=pointer, keyword=keyword) from None
+
+
+def _count(value: Any, pointer: str, keyword: str) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SchemaError(f"{keyword} must be a non-negative integer", pointer=pointer,
+                          keyword=keyword)
+    return value
+
+
+def _bounds(schema: Mapping[str, Any], pointer: str) -> tuple[_Bound | None, _Bound | None]:
+    low: _Bound | None = None
+    high: _Bound | None = None
+    if "minimum" in schema:
+        open_ = schema.get("exclusiveMinimum") is True
+        low = _Bound(_decimal(schema["minimum"], pointer, "minimum"), open_)
+    if "maximum" in schema:
+        open_ = schema.get("exclusiveMaximum") is True
+        high = _Bound(_decimal(schema["maximum"], pointer, "maximum"), open_)
+    for key, is_low in (("exclusiveMinimum", True), ("exclusiveMaximum", False)):
+        value = schema.get(key)
+        if value is None or isinstance(value, bool):
+            continue
+        bound = _Bound(_decimal(value, pointer, key), True)
+        if is_low:
+            low = _tighter(low, bound, lower=True)
+        else:
+            high = _tighter(high, bound, lower=False)
+    return low, high
+
+
+def _ceil(bound: _Bound) -> int:
+    value = int(bound.value.to_integral_value(rounding="ROUND_CEILING"))
+    return value + 1 if bound.open and value == bound.value else value
+
+
+def _floor(bound: _Bound) -> int:
+    value = int(bound.value.to_integral_value(rounding="ROUND_FLOOR"))
+    return value - 1 if bound.open and value == bound.value else value
+
+
+def _lcm(a: int, b: int) -> int:
+    from math import lcm
+
+    return lcm(a, b)
+
+
+def _find_anchor(node: Any, name: str, pointer: str) -> tuple[Any, str] | None:
+    if isinstance(node, Mapping):
+        if node.get("$anchor") == name or node.get("$id") == f"#{name}" or node.get("id") == f"#{name}":
+            return node, pointer
+        children: Iterator[tuple[str, Any]] = iter(node.items())
+    elif isinstance(node, list):
+        children = ((str(i), v) for i, v in enumerate(node))
+    else:
+        return None
+    for key, child in children:
+        found = _find_anchor(child, name, f"{pointer}/{_escape_pointer(key)}")
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,513 @@
+"""Regexes over the *text* of JSON strings (private helper of :mod:`typedgen._json_schema`).
+
+A JSON string's content is a sequence of character units: a raw character (anything but ``"``,
+``\\`` and the control characters U+0000..U+001F) or an escape.  Two alphabets are used:
+
+* the **general** unit (:data:`CHAR`) accepts raw characters and every JSON escape except
+  ``\\uD800``..``\\uDFFF`` (characters beyond U+FFFF are written raw), so each unit decodes to
+  exactly one code point and ``{m,n}`` counts code points exactly as JSON Schema's
+  ``minLength``/``maxLength`` do;
+* the **canonical** unit writes each code point one way only (``json.dumps(..., ensure_ascii=
+  False)``: raw, except ``\\"``, ``\\\\``, ``\\b \\f \\n \\r \\t`` and ``\\u00XX`` for the other
+  control characters).  Constraints on the decoded content (``pattern``, ``format``, ``enum``,
+  property names) are written over canonical units, so a regex over the text decides the content.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+
+from typedgen._json_schema_numbers import alternation
+
+__all__ = [
+    "CHAR",
+    "FORMATS",
+    "PatternError",
+    "canonical_literal",
+    "not_in",
+    "pattern_regex",
+    "regex_width",
+]
+
+_HEX = "[0-9a-fA-F]"
+CHAR = (
+    r'(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]'
+    rf"|u(?:[0-9a-cA-Ce-fE-F]{_HEX}{{3}}|[dD][0-7]{_HEX}{{2}})))"
+)
+"""One character unit of a JSON string, any spelling; decodes to exactly one code point."""
+
+_MAX = 0x10FFFF
+_NAMED = {0x08: "b", 0x0C: "f", 0x0A: "n", 0x0D: "r", 0x09: "t"}
+Ranges = list[tuple[int, int]]
+
+
+class PatternError(ValueError):
+    """A ``pattern`` uses a construct that cannot be translated exactly."""
+
+
+def _hex_class(digit: str) -> str:
+    return f"[{digit.lower()}{digit.upper()}]" if digit.isalpha() else digit
+
+
+def _escape_code(code: int) -> str:
+    """The canonical spelling of one code point, as a regex."""
+    if code == 0x22:
+        return r"\\\""
+    if code == 0x5C:
+        return r"\\\\"
+    if code < 0x20:
+        if code in _NAMED:
+            return r"\\" + _NAMED[code]
+        digits = f"{code:04x}"
+        return r"\\u00" + "".join(_hex_class(d) for d in digits[2:])
+    return _class_char(code) if chr(code) in "^-]\\[" else re.escape(chr(code))
+
+
+def _class_char(code: int) -> str:
+    char = chr(code)
+    if char in "\\]^-[":
+        return "\\" + char
+    if code < 0x20 or code == 0x7F:
+        return f"\\x{code:02x}"
+    if 0xD800 <= code <= 0xDFFF or code > 0xFFFF:
+        return char
+    return char
+
+
+def canonical_literal(text: str) -> str:
+    """Regex matching exactly the canonical spelling of ``text`` (without quotes)."""
+    return "".join(_escape_code(ord(c)) for c in text)
+
+
+def _normalize(ranges: Iterable[tuple[int, int]]) -> Ranges:
+    out: Ranges = []
+    for low, high in sorted(ranges):
+        if out and low <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], high))
+        else:
+            out.append((low, high))
+    return out
+
+
+def _complement(ranges: Ranges) -> Ranges:
+    out: Ranges = []
+    start = 0
+    for low, high in _normalize(ranges):
+        if low > start:
+            out.append((start, low - 1))
+        start = high + 1
+    if start <= _MAX:
+        out.append((start, _MAX))
+    return out
+
+
+def _intersect(a: Ranges, b: Ranges) -> Ranges:
+    out: Ranges = []
+    for low1, high1 in a:
+        for low2, high2 in b:
+            low, high = max(low1, low2), min(high1, high2)
+            if low <= high:
+                out.append((low, high))
+    return _normalize(out)
+
+
+_SPECIAL: Ranges = [(0, 0x1F), (0x22, 0x22), (0x5C, 0x5C), (0xD800, 0xDFFF)]
+
+
+def charset_regex(ranges: Ranges) -> str | None:
+    """Regex of one canonical unit whose code point lies in ``ranges`` (None: empty set)."""
+    ranges = _normalize(ranges)
+    raw = _intersect(ranges, _complement(_SPECIAL))
+    parts: list[str] = []
+    if raw:
+        if raw == [(0x30, 0x39)]:
+            parts.append(r"\d")
+        elif len(raw) == 1 and raw[0][0] == raw[0][1]:
+            parts.append(_escape_code(raw[0][0]))
+        else:
+            complement = _intersect(_complement(raw), _complement(_SPECIAL))
+            if len(complement) < len(raw) and complement:
+                body = "".join(_class_range(low, high) for low, high in complement)
+                parts.append(f'[^"\\\\\\x00-\\x1f{body}]')
+            elif not complement:
+                parts.append(r'[^"\\\x00-\x1f]')
+            else:
+                parts.append("[" + "".join(_class_range(low, high) for low, high in raw) + "]")
+    special = [code for low, high in _intersect(ranges, _SPECIAL[:3]) for code in range(low, high + 1)]
+    if len(special) == 34:
+        parts.append(_ALL_ESCAPES)
+    else:
+        parts.extend(_escape_code(code) for code in special)
+    return alternation(parts)
+
+
+_ALL_ESCAPES = r'\\(?:["\\bfnrt]|u00(?:0[0-7bBeEfF]|1[0-9a-fA-F]))'
+"""The canonical escapes of all of ``"``, ``\\`` and the 32 control characters."""
+
+
+def _class_range(low: int, high: int) -> str:
+    if low == high:
+        return _class_char(low)
+    if high == low + 1:
+        return _class_char(low) + _class_char(high)
+    return f"{_class_char(low)}-{_class_char(high)}"
+
+
+# --- categories with a meaning that is safe under both ECMA-262 and Python `re` ---------------
+# \d, \w are ASCII (a subset of Python's Unicode classes); their complements exclude every
+# character that either dialect counts in the class, so the translation never accepts a string
+# that one of them rejects.
+
+
+@functools.cache
+def _unicode_class(category: str) -> tuple[tuple[int, int], ...]:
+    probe = re.compile(category)
+    codes: Ranges = []
+    for code in range(_MAX + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        if probe.match(chr(code)):
+            codes.append((code, code))
+    return tuple(_normalize(codes))
+
+
+_ECMA_SPACE: Ranges = _normalize(
+    [(0x09, 0x0D), (0x20, 0x20), (0xA0, 0xA0), (0x1680, 0x1680), (0x2000, 0x200A),
+     (0x2028, 0x2029), (0x202F, 0x202F), (0x205F, 0x205F), (0x3000, 0x3000), (0xFEFF, 0xFEFF)]
+)
+
+
+def _category(name: str) -> Ranges:
+    if name == "CATEGORY_DIGIT":
+        return [(0x30, 0x39)]
+    if name == "CATEGORY_NOT_DIGIT":
+        return _complement(list(_unicode_class(r"\d")))
+    if name == "CATEGORY_WORD":
+        return [(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)]
+    if name == "CATEGORY_NOT_WORD":
+        return _complement([(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A), (0x80, _MAX)])
+    if name == "CATEGORY_SPACE":
+        return _intersect(_ECMA_SPACE, list(_unicode_class(r"\s")))
+    if name == "CATEGORY_NOT_SPACE":
+        return _complement(_normalize([*_ECMA_SPACE, *_unicode_class(r"\s")]))
+    raise PatternError(f"character category {name} is not supported")
+
+
+_DOT: Ranges = _complement([(0x0A, 0x0A), (0x0D, 0x0D), (0x2028, 0x2029)])
+
+# --- pattern translation ----------------------------------------------------------------------
+
+
+def _parse(pattern: str) -> object:
+    from re import _parser  # the stdlib's own regex parser: exact Python semantics
+
+    try:
+        parsed = _parser.parse(pattern)
+    except re.error as error:
+        raise PatternError(f"invalid regular expression: {error}") from error
+    if parsed.state.flags & (re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE):
+        raise PatternError("inline flags are not supported")
+    return parsed
+
+
+def _ranges_of_in(items: list[tuple[object, object]]) -> Ranges:
+    ranges: Ranges = []
+    negate = False
+    for op, arg in items:
+        name = str(op)
+        if name == "NEGATE":
+            negate = True
+        elif name == "LITERAL":
+            ranges.append((int(arg), int(arg)))  # type: ignore[call-overload]
+        elif name == "RANGE":
+            low, high = arg  # type: ignore[misc]
+            ranges.append((int(low), int(high)))
+        elif name == "CATEGORY":
+            ranges.extend(_category(str(arg)))
+        else:
+            raise PatternError(f"character class item {name} is not supported")
+    ranges = _normalize(ranges)
+    return _complement(ranges) if negate else ranges
+
+
+def _translate(items: list[tuple[object, object]]) -> str:
+    out: list[str] = []
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            out.append(_escape_code(int(arg)))  # type: ignore[call-overload]
+        elif name == "NOT_LITERAL":
+            out.append(_unit(_complement([(int(arg), int(arg))])))  # type: ignore[call-overload]
+        elif name == "ANY":
+            out.append(_unit(_DOT))
+        elif name == "IN":
+            out.append(_unit(_ranges_of_in(arg)))  # type: ignore[arg-type]
+        elif name == "BRANCH":
+            _, branches = arg  # type: ignore[misc]
+            out.append("(?:" + "|".join(_translate(list(b)) for b in branches) + ")")
+        elif name == "SUBPATTERN":
+            _, add_flags, del_flags, sub = arg  # type: ignore[misc]
+            if add_flags or del_flags:
+                raise PatternError("inline flags are not supported")
+            out.append("(?:" + _translate(list(sub)) + ")")
+        elif name in ("MAX_REPEAT", "POSSESSIVE_REPEAT", "MIN_REPEAT"):
+            low, high, sub = arg  # type: ignore[misc]
+            body = _translate(list(sub))
+            out.append(f"(?:{body}){_quantifier(int(low), int(high))}")
+        elif name == "AT":
+            raise PatternError(f"anchor {arg} inside a pattern is not supported")
+        elif name == "CATEGORY":
+            out.append(_unit(_category(str(arg))))
+        else:
+            raise PatternError(f"regex construct {name} is not supported")
+    return "".join(out)
+
+
+def _unit(ranges: Ranges) -> str:
+    regex = charset_regex(ranges)
+    if regex is None:
+        raise PatternError("a character class matches no character")
+    return regex
+
+
+def _quantifier(low: int, high: int) -> str:
+    from re import _constants
+
+    if high == _constants.MAXREPEAT:
+        return {0: "*", 1: "+"}.get(low, f"{{{low},}}")
+    if low == 0 and high == 1:
+        return "?"
+    return f"{{{low}}}" if low == high else f"{{{low},{high}}}"
+
+
+ANY_CANONICAL = r"(?:[^\"\\\x00-\x1f]|\\[\"\\bfnrt]|\\u00[01][0-9a-fA-F])"
+
+
+def pattern_regex(pattern: str, *, min_length: int = 0, max_length: int | None = None) -> str:
+    """Regex over canonical string content for strings in which ``pattern`` matches (search
+    semantics, as JSON Schema says) and whose length lies in [min_length, max_length].
+
+    Length bounds are honoured only when they can be merged exactly (the pattern already implies
+    them, or it is anchored and ends or starts in an unbounded single-character repeat); otherwise
+    :class:`PatternError` is raised.
+    """
+    parsed = _parse(pattern)
+    items = list(parsed)  # type: ignore[call-overload]
+    branch_items = [items]
+    if len(items) == 1 and str(items[0][0]) == "BRANCH":
+        branch_items = [list(b) for b in items[0][1][1]]
+    branches = []
+    for branch in branch_items:
+        starts = bool(branch) and str(branch[0][0]) == "AT" and str(branch[0][1]) in (
+            "AT_BEGINNING", "AT_BEGINNING_STRING")
+        if starts:
+            branch = branch[1:]
+        ends = bool(branch) and str(branch[-1][0]) == "AT" and str(branch[-1][1]) in (
+            "AT_END", "AT_END_STRING")
+        if ends:
+            branch = branch[:-1]
+        branches.append((starts, ends, branch))
+    if len(branches) > 1 and (min_length > 0 or max_length is not None):
+        raise PatternError("length bounds together with an alternation are not supported")
+    out: list[str] = []
+    for starts, ends, branch in branches:
+        out.append(_anchored(starts, ends, branch, min_length, max_length))
+    return out[0] if len(out) == 1 else "(?:" + "|".join(out) + ")"
+
+
+def _width(items: list[tuple[object, object]]) -> tuple[int, int | None]:
+    from re import _constants, _parser
+
+    sub = _parser.SubPattern(_parser.State(), list(items))
+    low, high = sub.getwidth()
+    return int(low), None if high >= _constants.MAXREPEAT else int(high)
+
+
+def _anchored(
+    starts: bool,
+    ends: bool,
+    branch: list[tuple[object, object]],
+    min_length: int,
+    max_length: int | None,
+) -> str:
+    body = _translate(branch)
+    low, high = _width(branch)
+    bounded = min_length > 0 or max_length is not None
+    if starts and ends:
+        if low >= min_length and (max_length is None or (high is not None and high <= max_length)):
+            return body
+        # ^ ... X{a,b} $ or ^ X{a,b} ... $: the repeat absorbs the length bounds
+        for index in (len(branch) - 1, 0):
+            if not branch:
+                break
+            op, arg = branch[index]
+            if str(op) not in ("MAX_REPEAT", "POSSESSIVE_REPEAT", "MIN_REPEAT"):
+                continue
+            rep_low, rep_high, sub = arg  # type: ignore[misc]
+            sub_low, sub_high = _width(list(sub))
+            if sub_low != 1 or sub_high != 1:
+                continue
+            rest = branch[:index] + branch[index + 1:]
+            rest_low, rest_high = _width(rest)
+            if rest_high is None or rest_low != rest_high:
+                continue
+            from re import _constants
+
+            new_low = max(int(rep_low), min_length - rest_low)
+            unbounded = rep_high == _constants.MAXREPEAT
+            caps = [] if unbounded else [int(rep_high)]
+            if max_length is not None:
+                caps.append(max_length - rest_low)
+            new_high = min(caps) if caps else None
+            if new_high is not None and new_low > new_high:
+                raise PatternError("pattern and length bounds admit no string")
+            quant = f"{{{new_low},}}" if new_high is None else f"{{{new_low},{new_high}}}"
+            repeat = f"(?:{_translate(list(sub))}){quant}"
+            before = _translate(branch[:index])
+            after = _translate(branch[index + 1:])
+            return before + repeat + after
+        raise PatternError("pattern together with minLength/maxLength cannot be merged exactly")
+    if bounded:
+        if high is None or low != high:
+            raise PatternError("an unanchored pattern with minLength/maxLength is not supported")
+        if starts or ends:
+            free_low = max(0, min_length - low)
+            free = f"{ANY_CANONICAL}{{{free_low},}}" if max_length is None else (
+                f"{ANY_CANONICAL}{{{free_low},{max_length - low}}}")
+            if max_length is not None and max_length < low:
+                raise PatternError("pattern and length bounds admit no string")
+            return body + free if starts else free + body
+        raise PatternError("an unanchored pattern with minLength/maxLength is not supported")
+    prefix = "" if starts else f"{CHAR}*"
+    suffix = "" if ends else f"{CHAR}*"
+    return prefix + body + suffix
+
+
+def regex_width(pattern: str) -> tuple[int, int | None]:
+    """(min, max) length of the strings a regex over plain ASCII matches (max None: unbounded)."""
+    parsed = _parse(pattern)
+    return _width(list(parsed))  # type: ignore[call-overload]
+
+
+# --- complement of a finite set of strings ----------------------------------------------------
+
+
+def not_in(words: Iterable[str], *, unit: str = CHAR) -> str:
+    """Regex over string content matching exactly the strings *not* in ``words``.
+
+    The prefix shared with a word is written in canonical units, so the decoded content decides;
+    after it diverges, any ``unit`` follows.
+    """
+    trie: dict[str, dict[str, object]] = {}
+    ends: set[int] = set()
+    for word in set(words):
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})  # type: ignore[assignment]
+        ends.add(id(node))
+
+    def build(node: dict[str, object]) -> tuple[str | None, str | None]:
+        """(paths from here that stop on a non-word, paths that leave the trie by one unit)."""
+        stops: list[str] = [] if id(node) in ends else [""]
+        leaves: list[str] = []
+        other = charset_regex(_complement([(ord(c), ord(c)) for c in node]))
+        if other is not None:
+            leaves.append(other)
+        for char, child in sorted(node.items()):
+            stop, leave = build(child)  # type: ignore[arg-type]
+            literal = _escape_code(ord(char))
+            if stop is not None:
+                stops.append(literal + _optional_group(stop))
+            if leave is not None:
+                leaves.append(literal + _optional_group(leave))
+        return _alternatives(stops), _alternatives(leaves)
+
+    stop, leave = build(trie)
+    parts = [p for p in (stop, None if leave is None else f"{_optional_group(leave)}{unit}*") if p is not None]
+    return _alternatives(parts) or ""
+
+
+def _alternatives(parts: list[str]) -> str | None:
+    """Alternation that keeps a possible empty alternative as ``(?:...)?``."""
+    nonempty = [p for p in parts if p]
+    if not nonempty:
+        return "" if parts else None
+    body = nonempty[0] if len(nonempty) == 1 else "(?:" + "|".join(nonempty) + ")"
+    return f"(?:{body})?" if len(nonempty) < len(parts) else body
+
+
+def _optional_group(regex: str) -> str:
+    """``regex`` as one atom to concatenate after a literal."""
+    if not regex or (regex.startswith("(?:") and regex.endswith(")?")):
+        return regex
+    return f"(?:{regex})"
+
+
+# --- formats ----------------------------------------------------------------------------------
+
+_YEAR = r"(?:[1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])"
+_LEAP_YEAR = r"(?:\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_MONTH_DAY = (
+    r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+    r"|02-(?:0[1-9]|1\d|2[0-8]))"
+)
+_DATE = rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
+_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
+_N = r"\d{1,9}"
+_DUR_SECOND = rf"{_N}S"
+_DUR_MINUTE = rf"{_N}M(?:{_DUR_SECOND})?"
+_DUR_HOUR = rf"{_N}H(?:{_DUR_MINUTE})?"
+_DUR_TIME = rf"T(?:{_DUR_HOUR}|{_DUR_MINUTE}|{_DUR_SECOND})"
+_DUR_DAY = rf"{_N}D"
+_DUR_MONTH = rf"{_N}M(?:{_DUR_DAY})?"
+_DUR_YEAR = rf"{_N}Y(?:{_DUR_MONTH})?"
+_DURATION = rf"P(?:(?:{_DUR_DAY}|{_DUR_MONTH}|{_DUR_YEAR})(?:{_DUR_TIME})?|{_DUR_TIME}|{_N}W)"
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+_HOSTNAME = rf"{_LABEL}(?:\.{_LABEL}){{0,3}}"
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+_H16 = "[0-9a-fA-F]{1,4}"
+_IPV6 = "(?:" + "|".join([
+    rf"(?:{_H16}:){{7}}{_H16}",
+    rf"(?:{_H16}:){{1,7}}:",
+    rf"(?:{_H16}:){{1,6}}:{_H16}",
+    rf"(?:{_H16}:){{1,5}}(?::{_H16}){{1,2}}",
+    rf"(?:{_H16}:){{1,4}}(?::{_H16}){{1,3}}",
+    rf"(?:{_H16}:){{1,3}}(?::{_H16}){{1,4}}",
+    rf"(?:{_H16}:){{1,2}}(?::{_H16}){{1,5}}",
+    rf"{_H16}:(?::{_H16}){{1,6}}",
+    rf":(?:(?::{_H16}){{1,7}}|:)",
+]) + ")"
+_ATOM = r"[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]{1,16}"
+_EMAIL_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,30}[a-zA-Z0-9])?"
+_PCHAR = r"(?:[a-zA-Z0-9._~!$&'()*+,;=:@-]|%[0-9a-fA-F]{2})"
+_URI = (
+    r"[a-zA-Z][a-zA-Z0-9+.-]{0,15}://"
+    r"(?:[a-zA-Z0-9._~!$&'()*+,;=-]|%[0-9a-fA-F]{2}){1,64}(?::\d{1,5})?"
+    rf"(?:/{_PCHAR}*)*(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?"
+)
+
+
+_EMAIL = (
+    # pydantic's EmailStr (email-validator) refuses special-use top-level domains (test, local,
+    # onion, ...) and caps lengths: two or three letters for the top-level domain stay clear
+    rf"{_ATOM}(?:\.{_ATOM}){{0,2}}@{_EMAIL_LABEL}(?:\.{_EMAIL_LABEL}){{0,2}}\.[a-z]{{2,3}}"
+)
+
+
+FORMATS: dict[str, str] = {
+    "date": _DATE,
+    "time": _TIME,
+    "date-time": rf"{_DATE}T{_TIME}",
+    "duration": _DURATION,
+    "uuid": "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+    "ipv4": _IPV4,
+    "ipv6": _IPV6,
+    "hostname": _HOSTNAME,
+    "uri": _URI,
+    "email": _EMAIL,
+}
+"""Formats honoured: name -> regex over the string content (plain ASCII, no escapes needed)."""
+
