@@ -38,8 +38,20 @@ $(STAMPS)/model: $(STAMPS)/engine
 	$(PIP) install --quiet "gguf>=0.10" "accelerate>=0.30"
 	touch $@
 
+# 2b. GPT-2's BPE ranks for the offline tokenizer fixtures of tests and benchmarks
+#     (typedgen.testing.load_tokenizer("gpt2-50k")): one file of the openai-whisper sdist,
+#     checked against its sha256 and kept in the venv
+GPT2_BPE := $(VENV)/share/typedgen/gpt2.tiktoken
+GPT2_BPE_SHA256 := 306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930
+$(STAMPS)/gpt2-bpe: $(STAMPS)/engine
+	rm -rf $(VENV)/.whisper-sdist && mkdir -p $(dir $(GPT2_BPE))
+	$(PIP) download --quiet --no-deps --no-binary :all: "openai-whisper==20250625" -d $(VENV)/.whisper-sdist
+	$(PY) -c 'import hashlib, sys, tarfile; tar = tarfile.open(sys.argv[1]); data = next(tar.extractfile(m).read() for m in tar if m.name.endswith("/whisper/assets/gpt2.tiktoken")); hashlib.sha256(data).hexdigest() == sys.argv[3] or sys.exit("gpt2.tiktoken: unexpected sha256"); open(sys.argv[2], "wb").write(data)' $(VENV)/.whisper-sdist/*.tar.gz $(GPT2_BPE) $(GPT2_BPE_SHA256)
+	rm -rf $(VENV)/.whisper-sdist
+	touch $@
+
 # 3. typedgen itself, editable, with its dev tools; rebuilt when its build inputs change
-$(STAMPS)/typedgen: $(STAMPS)/model pyproject.toml setup.py
+$(STAMPS)/typedgen: $(STAMPS)/model $(STAMPS)/gpt2-bpe pyproject.toml setup.py
 	$(PIP) install --quiet -e ".[dev]"
 	$(PIP) uninstall --yes --quiet torchvision torchaudio torchcodec 2>/dev/null || true
 	touch $@
