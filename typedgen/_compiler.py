@@ -7,17 +7,20 @@ vocabulary; there is no module-level cache.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from typedgen._fsm import Guide, RegexAutomaton
+from typedgen._json_schema import Whitespace, json_schema_to_regex
 from typedgen._regex import DEFAULT_MAX_STATES, regex_to_nfa
 
 if TYPE_CHECKING:
     from typedgen._vocab import Vocabulary
 
-__all__ = ["DEFAULT_MAX_STATES", "Compiler", "compile_regex"]
+__all__ = ["DEFAULT_MAX_STATES", "Compiler", "compile_json_schema", "compile_regex"]
 
 
 def compile_regex(
@@ -40,6 +43,23 @@ def compile_regex(
         eos_token_ids=vocabulary.eos_token_ids,
         vocab_size=vocabulary.size,
     )
+
+
+def compile_json_schema(
+    schema: Mapping[str, Any] | bool | str,
+    vocabulary: Vocabulary,
+    *,
+    whitespace: Whitespace = Whitespace(),  # noqa: B008 (frozen, immutable)
+    max_states: int = DEFAULT_MAX_STATES,
+) -> Guide:
+    """The guide that allows exactly the JSON texts valid under ``schema`` (a dict, a boolean
+    or the schema's JSON text), written with the given ``whitespace`` policy (compact by
+    default), through :func:`~typedgen.json_schema_to_regex`.
+
+    Raises :class:`~typedgen.SchemaError` for a schema that cannot be honoured exactly.
+    """
+    pattern = json_schema_to_regex(schema, whitespace=whitespace)
+    return compile_regex(pattern, vocabulary, max_states=max_states)
 
 
 class Compiler:
@@ -70,6 +90,24 @@ class Compiler:
         guide = self._lookup(key)
         if guide is None:
             guide = compile_regex(pattern, self.vocabulary, max_states=self.max_states)
+            self._store(key, guide)
+        return guide
+
+    def json_schema(
+        self,
+        schema: Mapping[str, Any] | bool | str,
+        *,
+        whitespace: Whitespace = Whitespace(),  # noqa: B008 (frozen, immutable)
+    ) -> Guide:
+        """The guide of ``schema`` (see :func:`compile_json_schema`), cached by the schema's
+        canonical JSON text and the whitespace policy."""
+        text = schema if isinstance(schema, str) else json.dumps(schema, sort_keys=True)
+        key = ("json_schema", text, repr(whitespace))
+        guide = self._lookup(key)
+        if guide is None:
+            guide = compile_json_schema(
+                schema, self.vocabulary, whitespace=whitespace, max_states=self.max_states
+            )
             self._store(key, guide)
         return guide
 

@@ -70,4 +70,5 @@ def bool_to_bitmask(allowed: npt.NDArray[np.bool_]) -> npt.NDArray[np.int32]:
     padded[..., : flags.shape[-1]] = flags
     weights = np.uint32(1) << np.arange(32, dtype=np.uint32)
     words = (padded.reshape(*flags.shape[:-1], width, 32) * weights).sum(axis=-1, dtype=np.uint32)
-    return words.view(np.int32)
+    result: npt.NDArray[np.int32] = words.view(np.int32)
+    return result
