@@ -66,6 +66,8 @@ def test_compiler_caches_a_bounded_number_of_guides() -> None:
     assert compiler.json_schema('{"type": "integer"}') is b  # the canonical text of the dict
     assert compiler.json_schema({"type": "integer"}) is b
     assert compiler.cache_info() == (2, 2)
+    compiler.regex("b")
+    assert compiler.json_schema({"type": "integer"}) is b
     assert compiler.regex("a+") is not a  # evicted (least recently used)
     spaced = compiler.json_schema({"type": "integer"}, whitespace=Whitespace(1))
     assert spaced is not b
