@@ -1,0 +1,102 @@
+"""The ``typedgen.generate`` functions: each builds a :class:`Generator` for one constraint."""
+
+from __future__ import annotations
+
+import json as _json
+from collections.abc import Iterable, Mapping
+from enum import Enum
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from typedgen._errors import NotSupportedError, SchemaError
+from typedgen._json_schema import Whitespace
+from typedgen._types import target_of
+from typedgen.generate._formats import format_of
+from typedgen.generate._generator import Generator
+from typedgen.processors._constraint import Constraint
+
+if TYPE_CHECKING:
+    from typedgen.models import VLLM
+
+__all__ = ["cfg", "choice", "format", "json", "regex", "text"]
+
+T = TypeVar("T")
+E = TypeVar("E", bound=Enum)
+
+_METACHARACTERS = frozenset("\\.^$*+?()[]{}|")
+
+
+def text(model: VLLM) -> Generator[str]:
+    """Unconstrained text."""
+    return Generator(model, None, str)
+
+
+def regex(model: VLLM, pattern: str) -> Generator[str]:
+    """Text that matches ``pattern`` entirely (typedgen's regex subset; see
+    :func:`typedgen.compile_regex`). Raises :class:`~typedgen.RegexError` for a bad pattern."""
+    return Generator(model, Constraint.regex(pattern), str)
+
+
+@overload
+def choice(model: VLLM, choices: type[E]) -> Generator[E]: ...  # type: ignore[overload-overlap]
+@overload
+def choice(model: VLLM, choices: Iterable[str]) -> Generator[str]: ...
+def choice(model: VLLM, choices: type[Enum] | Iterable[str]) -> Generator[Any]:
+    """Exactly one of ``choices``: strings (returns the string) or an ``Enum`` class whose
+    values are strings (returns the member)."""
+    if isinstance(choices, type) and issubclass(choices, Enum):
+        enum = choices
+        by_value = {str(member.value): member for member in enum}
+        return Generator(model, Constraint.regex(_alternation(by_value)), by_value.__getitem__)
+    options = list(choices)
+    return Generator(model, Constraint.regex(_alternation(options)), str)
+
+
+def format(model: VLLM, python_type: type[T]) -> Generator[T]:
+    """A value of a scalar type written as plain text: ``int``, ``float``, ``Decimal``, ``bool``
+    (``true``/``false``), ``date``, ``time``, ``datetime`` (ISO 8601), ``UUID``."""
+    pattern, parse = format_of(python_type)
+    return Generator(model, Constraint.regex(pattern), parse)
+
+
+@overload
+def json(model: VLLM, target: type[T], *, whitespace: Whitespace | None = None) -> Generator[T]: ...
+@overload
+def json(
+    model: VLLM, target: Mapping[str, Any] | str | object, *, whitespace: Whitespace | None = None
+) -> Generator[Any]: ...
+def json(model: VLLM, target: object, *, whitespace: Whitespace | None = None) -> Generator[Any]:
+    """JSON text of ``target``, returned as a validated instance.
+
+    ``target`` is a type annotation (pydantic model, dataclass, TypedDict, ``list[int]``, ...),
+    returning an instance of it, or a JSON Schema (a mapping, or its JSON text), returning the
+    parsed JSON value. ``whitespace`` is the whitespace policy (a
+    :class:`~typedgen.Whitespace` value). Raises :class:`~typedgen.SchemaError` when the
+    target cannot be honoured exactly.
+    """
+    if isinstance(target, Mapping | str):
+        constraint = Constraint.json_schema(target, whitespace=whitespace)
+        constraint.schema()  # refuse text that is not JSON right here
+        return Generator(model, constraint, _json.loads)
+    typed = target_of(target)
+    constraint = Constraint.json_schema(typed.schema, whitespace=whitespace)
+    return Generator(model, constraint, typed.validate_json)
+
+
+def cfg(model: VLLM, grammar: str) -> Generator[str]:
+    """Text of a context-free grammar: not supported yet (the grammar engine is planned);
+    raises :class:`~typedgen.NotSupportedError`."""
+    raise NotSupportedError(
+        "generate.cfg is not supported yet: typedgen has no grammar engine so far; "
+        "use generate.regex or generate.json"
+    )
+
+
+def _alternation(options: Iterable[str]) -> str:
+    escaped = []
+    for option in options:
+        if not isinstance(option, str):
+            raise SchemaError(f"choices must be strings, got {option!r}")
+        escaped.append("".join("\\" + c if c in _METACHARACTERS else c for c in option))
+    if not escaped:
+        raise SchemaError("choice needs at least one option")
+    return "(" + "|".join(escaped) + ")"

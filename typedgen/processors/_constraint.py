@@ -1,0 +1,147 @@
+"""The constraint a request carries to the engine, as flat strings in ``SamplingParams.extra_args``.
+
+A constraint is plain data: the engine process compiles it with its own tokenizer, so nothing
+but strings crosses the process boundary, and the same keys work over HTTP (``vllm_xargs`` of
+the OpenAI-compatible server accepts only flat values)::
+
+    {"typedgen_regex": "[0-9]{3}"}
+    {"typedgen_json_schema": '{"type": "integer"}', "typedgen_whitespace": "8"}
+
+Compiling a constraint over :func:`byte_vocabulary` validates it without a tokenizer, so a bad
+pattern or schema is refused where the request is made, with :class:`~typedgen.RegexError` or
+:class:`~typedgen.SchemaError`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from typedgen._compiler import Compiler
+from typedgen._errors import SchemaError
+from typedgen._fsm import Guide
+from typedgen._json_schema import Whitespace, json_schema_to_regex
+from typedgen._vocab import Vocabulary
+
+__all__ = ["PREFIX", "Constraint", "ConstraintCompiler", "byte_vocabulary"]
+
+PREFIX = "typedgen_"
+_REGEX = PREFIX + "regex"
+_SCHEMA = PREFIX + "json_schema"
+_WHITESPACE = PREFIX + "whitespace"
+_KEYS = frozenset({_REGEX, _SCHEMA, _WHITESPACE})
+
+ConstraintKind = Literal["regex", "json_schema"]
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """What a request's output must match: a regex, or a JSON Schema (as JSON text).
+
+    ``whitespace`` is the whitespace policy of a JSON Schema constraint: at most that many
+    whitespace characters around each structural character (``Whitespace.max_chars``);
+    ``None`` means the schema compiler's default (compact).
+    """
+
+    kind: ConstraintKind
+    source: str
+    whitespace: int | None = None
+
+    @classmethod
+    def regex(cls, pattern: str) -> Constraint:
+        return cls("regex", pattern)
+
+    @classmethod
+    def json_schema(
+        cls, schema: Mapping[str, Any] | str, *, whitespace: Whitespace | None = None
+    ) -> Constraint:
+        """A JSON Schema constraint; a mapping is serialised with sorted keys, so equal schemas
+        share one compiled guide."""
+        text = schema if isinstance(schema, str) else json.dumps(schema, sort_keys=True)
+        return cls("json_schema", text, None if whitespace is None else whitespace.max_chars)
+
+    def to_extra_args(self) -> dict[str, str]:
+        """The flat ``extra_args`` entries that carry this constraint."""
+        if self.kind == "regex":
+            return {_REGEX: self.source}
+        args = {_SCHEMA: self.source}
+        if self.whitespace is not None:
+            args[_WHITESPACE] = str(self.whitespace)
+        return args
+
+    @classmethod
+    def from_extra_args(cls, extra_args: Mapping[str, Any] | None) -> Constraint | None:
+        """The constraint in ``extra_args``, or ``None`` when there is none.
+
+        Raises :class:`~typedgen.SchemaError` for unknown ``typedgen_*`` keys, non-string
+        values, or both a regex and a schema.
+        """
+        if not extra_args:
+            return None
+        ours = {k: v for k, v in extra_args.items() if isinstance(k, str) and k.startswith(PREFIX)}
+        if not ours:
+            return None
+        unknown = sorted(set(ours) - _KEYS)
+        if unknown:
+            raise SchemaError(f"unknown typedgen extra_args {unknown}; expected {sorted(_KEYS)}")
+        for key, value in ours.items():
+            if not isinstance(value, str):
+                raise SchemaError(
+                    f"extra_args[{key!r}] must be a string, got {type(value).__name__}"
+                )
+        if (_REGEX in ours) == (_SCHEMA in ours):
+            raise SchemaError(f"give exactly one of extra_args {_REGEX!r} and {_SCHEMA!r}")
+        if _REGEX in ours:
+            if _WHITESPACE in ours:
+                raise SchemaError(f"{_WHITESPACE!r} applies only to {_SCHEMA!r}")
+            return cls("regex", ours[_REGEX])
+        spaces = ours.get(_WHITESPACE)
+        if spaces is not None and not (spaces.isascii() and spaces.isdigit()):
+            raise SchemaError(f"extra_args[{_WHITESPACE!r}] must be a count of characters")
+        return cls("json_schema", ours[_SCHEMA], None if spaces is None else int(spaces))
+
+    def schema(self) -> Any:
+        """The parsed JSON Schema of a ``json_schema`` constraint."""
+        try:
+            return json.loads(self.source)
+        except json.JSONDecodeError as exc:
+            raise SchemaError(f"the JSON Schema is not valid JSON: {exc}") from exc
+
+    def pattern(self) -> str:
+        """The regex the output must match (a JSON Schema is translated by
+        :func:`~typedgen.json_schema_to_regex`); raises :class:`~typedgen.SchemaError` for a
+        schema that cannot be honoured exactly."""
+        if self.kind == "regex":
+            return self.source
+        if self.whitespace is None:
+            return json_schema_to_regex(self.schema())
+        return json_schema_to_regex(self.schema(), whitespace=Whitespace(self.whitespace))
+
+
+class ConstraintCompiler:
+    """Compiles constraints into guides for one vocabulary, keeping the last ``cache_size``
+    guides (LRU keyed by the constraint, so a schema is translated once).
+
+    Raises :class:`~typedgen.RegexError` / :class:`~typedgen.SchemaError` for a constraint
+    that cannot be honoured.
+    """
+
+    def __init__(self, vocabulary: Vocabulary, *, cache_size: int) -> None:
+        self.vocabulary = vocabulary
+        self._compiler = Compiler(vocabulary, cache_size=0)
+        self.compile: Callable[[Constraint], Guide] = functools.lru_cache(maxsize=cache_size)(
+            self._compile
+        )
+
+    def _compile(self, constraint: Constraint) -> Guide:
+        return self._compiler.regex(constraint.pattern())
+
+
+def byte_vocabulary() -> Vocabulary:
+    """The vocabulary of the 256 single bytes (token ``b`` is byte ``b``) and EOS (256): guides
+    over it check constraints and whole texts without a tokenizer."""
+    tokens: list[bytes | None] = [bytes([b]) for b in range(256)]
+    return Vocabulary([*tokens, None], eos_token_ids=[256])

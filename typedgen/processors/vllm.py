@@ -1,0 +1,218 @@
+"""typedgen's logits processor for vLLM's V1 engine.
+
+Register it when building the engine (``typedgen.models.vllm`` does this for you)::
+
+    LLM(model, logits_processors=[PROCESSOR_FQCN])
+    vllm serve MODEL --logits-processors typedgen.processors.vllm:TypedgenLogitsProcessor
+
+and give each constrained request its constraint as flat strings in
+``SamplingParams.extra_args`` (``vllm_xargs`` over HTTP), see
+:class:`~typedgen.processors.Constraint`.
+
+What it guarantees, per constrained request:
+
+* every sampled token keeps the output a prefix of a string the constraint accepts, and EOS is
+  allowed exactly when the output is complete (the guide is final);
+* the constraint is checked when the request is admitted (:meth:`validate_params`, in the
+  frontend process): a bad pattern or schema fails that request with
+  :class:`~typedgen.RegexError` / :class:`~typedgen.SchemaError` as the cause of vLLM's
+  validation error, and never reaches the engine;
+* in the engine it is compiled once per (constraint, tokenizer) and cached (bounded LRU);
+* requests are followed through every ``BatchUpdate`` (added, removed, moved); guides are
+  advanced by the tokens appended to the live output-token lists just before each mask is
+  built, so asynchronous scheduling (whose lists end in ``-1`` placeholders until the sampled
+  ids arrive) is handled;
+* ``min_tokens``: vLLM's built-in processor hides EOS until ``min_tokens`` tokens exist. Where
+  the constraint then allows nothing but EOS, the constraint wins and EOS is sampled (a row
+  with no allowed token would otherwise be sampled from garbage); otherwise ``min_tokens``
+  keeps the output going while the constraint allows it.
+
+Unconstrained requests in the same batch are left untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+import torch
+from vllm import SamplingParams
+from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDirectionality
+
+from typedgen._errors import TypedgenError
+from typedgen._fsm import Guide
+from typedgen._vocab import Vocabulary
+from typedgen.processors._apply import MaskApplier
+from typedgen.processors._constraint import Constraint, ConstraintCompiler, byte_vocabulary
+
+if TYPE_CHECKING:
+    from vllm.config import VllmConfig
+
+__all__ = ["TypedgenLogitsProcessor"]
+
+_log = logging.getLogger(__name__)
+
+
+class _Row:
+    """One constrained request in the persistent batch."""
+
+    __slots__ = ("broken", "consumed", "guide", "min_tokens", "output", "state")
+
+    def __init__(self, guide: Guide | None, output: list[int], min_tokens: int) -> None:
+        self.guide = guide
+        self.state = guide.initial_state if guide is not None else Guide.finished_state
+        self.output = output  # vLLM's live list of this request's output token ids
+        self.consumed = 0
+        self.broken = guide is None  # only EOS is allowed from now on
+        self.min_tokens = min_tokens
+
+    def catch_up(self) -> None:
+        """Advance the guide by the tokens appended since the last step (EOS in a final state
+        leads to the guide's finished state, where only EOS is allowed)."""
+        output = self.output
+        end = len(output)
+        k = self.consumed
+        if self.broken or self.guide is None:
+            self.consumed = end
+            return
+        try:
+            while k < end:
+                token = output[k]
+                if token < 0:  # an asynchronous-scheduling placeholder: the id is not known yet
+                    break
+                self.state = self.guide.advance(self.state, token)
+                k += 1
+        except TypedgenError:
+            _log.exception("typedgen: the guide cannot follow token %d; ending the request", token)
+            self.broken = True
+        self.consumed = k
+
+
+class TypedgenLogitsProcessor(LogitsProcessor):
+    """Masks the logits of requests that carry a typedgen constraint (see the module doc)."""
+
+    cache_size: ClassVar[int] = 256
+    """How many compiled guides each engine keeps (LRU)."""
+
+    _checker: ClassVar[ConstraintCompiler | None] = None
+
+    @classmethod
+    def validate_params(cls, sampling_params: SamplingParams) -> None:
+        """Refuse a request whose constraint cannot be honoured (raises a ``ValueError``
+        subclass: :class:`~typedgen.RegexError`, :class:`~typedgen.SchemaError`)."""
+        constraint = Constraint.from_extra_args(sampling_params.extra_args)
+        if constraint is None:
+            return
+        if sampling_params.ignore_eos:
+            raise ValueError("a typedgen constraint cannot be combined with ignore_eos=True")
+        if cls._checker is None:
+            cls._checker = ConstraintCompiler(byte_vocabulary(), cache_size=cls.cache_size)
+        cls._checker.compile(constraint)
+
+    def __init__(self, vllm_config: VllmConfig, device: torch.device, is_pin_memory: bool) -> None:
+        self._model_config = vllm_config.model_config
+        self._vocab_size: int = self._model_config.get_vocab_size()
+        self._rows: dict[int, _Row] = {}
+        self._order: list[int] = []  # sorted keys of _rows, rebuilt on batch changes
+        self._compiler: ConstraintCompiler | None = None  # built at the first constrained request
+        self._eos_ids: list[int] = []
+        self._eos_words: list[int] = []  # bitmask words, and their values, allowing only EOS
+        self._eos_bits: list[int] = []
+        self._applier = MaskApplier(
+            vocab_size=self._vocab_size,
+            max_rows=vllm_config.scheduler_config.max_num_seqs,
+            device=device,
+            pin_memory=is_pin_memory,
+        )
+
+    def is_argmax_invariant(self) -> bool:
+        """Masking changes which token is the most likely: never argmax-invariant."""
+        return False
+
+    def update_state(self, batch_update: BatchUpdate | None) -> None:
+        if batch_update is None:
+            return
+        rows = self._rows
+        for index in batch_update.removed:
+            rows.pop(index, None)
+        for index, params, _, output in batch_update.added:
+            row = self._new_row(params, output)
+            if row is None:
+                rows.pop(index, None)
+            else:
+                rows[index] = row
+        for a, b, direction in batch_update.moved:
+            row_a = rows.pop(a, None)
+            row_b = rows.pop(b, None)
+            if row_a is not None:
+                rows[b] = row_a
+            if direction == MoveDirectionality.SWAP and row_b is not None:
+                rows[a] = row_b
+        self._order = sorted(rows)
+
+    def apply(self, logits: torch.Tensor) -> torch.Tensor:
+        if not self._rows:
+            return logits
+        rows, order = self._rows, self._order
+        bitmask = self._applier.host_bitmask_np
+        forced_eos: list[int] = []
+        for k, index in enumerate(order):
+            row = rows[index]
+            row.catch_up()
+            guide = row.guide
+            if guide is not None and not row.broken:
+                try:
+                    guide.fill_bitmask(row.state, bitmask, k)
+                except TypedgenError:  # e.g. the lazily built automaton hit its state limit
+                    _log.exception("typedgen: no mask for this state; ending the request")
+                    row.broken = True
+                else:
+                    if row.min_tokens > len(row.output) and guide.is_final(row.state):
+                        forced_eos.append(index)
+                    continue
+            bitmask[k] = 0
+            bitmask[k, self._eos_words] = self._eos_bits
+        self._applier.apply(logits, order)
+        for index in forced_eos:
+            # vLLM's min_tokens processor hid EOS; if the constraint allows nothing else, the
+            # row is all -inf: let EOS (the only allowed token) be sampled.
+            if bool(torch.isneginf(logits[index]).all()):
+                logits[index, self._eos_ids] = 0.0
+        return logits
+
+    def _new_row(self, params: SamplingParams, output: list[int]) -> _Row | None:
+        try:
+            constraint = Constraint.from_extra_args(params.extra_args)
+        except TypedgenError:
+            _log.exception("typedgen: unreadable constraint; only EOS will be allowed")
+            return _Row(None, output, 0)
+        if constraint is None:
+            return None
+        compiler = self._compiler or self._build_compiler()
+        try:
+            guide = compiler.compile(constraint)
+        except TypedgenError:
+            _log.exception("typedgen: the constraint failed to compile; only EOS will be allowed")
+            return _Row(None, output, 0)
+        return _Row(guide, output, params.min_tokens)
+
+    def _build_compiler(self) -> ConstraintCompiler:
+        from vllm.tokenizers import cached_tokenizer_from_config
+
+        tokenizer = cached_tokenizer_from_config(self._model_config)
+        vocabulary = Vocabulary.from_tokenizer(tokenizer, size=self._vocab_size)
+        self._eos_ids = sorted(vocabulary.eos_token_ids)
+        words = _words_of(self._eos_ids)
+        self._eos_words = [w for w, _ in words]
+        self._eos_bits = [v for _, v in words]
+        self._compiler = ConstraintCompiler(vocabulary, cache_size=self.cache_size)
+        return self._compiler
+
+
+def _words_of(token_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """(word index, int32 word value) pairs of a bitmask allowing exactly ``token_ids``."""
+    words: dict[int, int] = {}
+    for token in token_ids:
+        words[token // 32] = words.get(token // 32, 0) | (1 << (token % 32))
+    return [(w, v - (1 << 32) if v >= 1 << 31 else v) for w, v in sorted(words.items())]
