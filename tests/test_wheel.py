@@ -1,0 +1,37 @@
+"""`pip wheel .` yields a wheel that holds the compiled Cython core."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_wheel_holds_the_compiled_extension(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "--wheel-dir",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+    )
+    (wheel,) = tmp_path.glob("typedgen-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.startswith("typedgen/_fsm.") and n.endswith(".so") for n in names), names
+    assert "typedgen/_fsm.pyi" in names
+    assert "typedgen/py.typed" in names
+    assert not any(n.endswith(".c") for n in names)
