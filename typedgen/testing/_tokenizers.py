@@ -48,12 +48,9 @@ _GPT2_EOS = "<|endoftext|>"
 
 def cache_dir() -> Path:
     """Where typedgen keeps converted artefacts: ``$TYPEDGEN_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/typedgen``, else ``~/.cache/typedgen``."""
+    ``~/.cache/typedgen`` (the same folder as the default model's conversion)."""
     configured = os.environ.get("TYPEDGEN_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "typedgen"
+    return Path(configured) if configured else Path.home() / ".cache" / "typedgen"
 
 
 def gpt2_bpe_path() -> Path:
