@@ -442,6 +442,22 @@ def test_tokenizers_as_vllm_hands_them_over(mistral_backends: dict[str, Any]) ->
         )
 
 
+@pytest.mark.slow
+def test_default_model_tokenizer_reads_like_the_smollm2_fixture() -> None:
+    """The tokenizer vLLM loads for the default model maps every id like the fixture."""
+    transformers = pytest.importorskip("transformers")
+    from typedgen.models._default import default_model_path
+
+    fixture = _load("smollm2-49k")
+    folder = default_model_path()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    generation = json.loads((folder / "generation_config.json").read_text())
+    vocabulary = Vocabulary.from_tokenizer(
+        tokenizer, extra_eos_token_ids=[generation["eos_token_id"]]
+    )
+    assert vocabulary == Vocabulary.from_tokenizer(fixture)
+
+
 # --- unsupported tokenizers --------------------------------------------------------------------
 
 
