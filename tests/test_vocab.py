@@ -492,6 +492,18 @@ def test_byte_level_piece_outside_the_alphabet() -> None:
         Vocabulary.from_tokenizer(tokenizer)
 
 
+def test_added_tokens() -> None:
+    """Special added tokens are None even when their text is not byte-level; others are text."""
+    tokenizers = pytest.importorskip("tokenizers")
+    model = tokenizers.models.BPE({"[EOS]": 0, "a": 1, "Ġb": 2, "<|reserved 1|>": 3}, [])
+    tokenizer = _tiny_fast_tokenizer(model, tokenizers.decoders.ByteLevel())
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|reserved 1|>"]})
+    tokenizer.add_tokens(["hello world"])
+    vocabulary = Vocabulary.from_tokenizer(tokenizer)
+    assert vocabulary.token_bytes == (None, b"a", b" b", None, b"hello world")
+    assert vocabulary.eos_token_ids == {0}
+
+
 def test_tokenizer_without_eos() -> None:
     tokenizers = pytest.importorskip("tokenizers")
     transformers = pytest.importorskip("transformers")

@@ -236,11 +236,12 @@ def _read_hf_fast(tokenizer: Any) -> tuple[list[bytes | None], set[int]]:
         max(added, default=-1) + 1,
         len(tokenizer),
     )
+    # added tokens are decoded as their plain text, not by the decoder: keep them apart
+    pieces = {piece: token_id for piece, token_id in pieces.items() if token_id not in added}
     convert = _piece_converter(backend.decoder, pieces)
     table: list[bytes | None] = [None] * length
     for piece, token_id in pieces.items():
-        if token_id not in added:
-            table[token_id] = convert(piece) or None
+        table[token_id] = convert(piece) or None
     for token_id, token in added.items():
         table[token_id] = None if token.special else (token.content.encode("utf-8") or None)
     for token_id in getattr(tokenizer, "all_special_ids", ()):
