@@ -407,6 +407,13 @@ def test_mistral_common_matches_hugging_face_conversion(
     assert native.fingerprint == converted.fingerprint
 
 
+def test_tekken_fixture_tokenizes_like_mistral_common(mistral_backends: dict[str, Any]) -> None:
+    raw = mistral_backends[MISTRAL_FILES["tekken-131k"]].tokenizer.instruct_tokenizer.tokenizer
+    texts = list(corpus(count=500, seed=5))
+    converted = _load("tekken-131k")(texts, add_special_tokens=False)["input_ids"]
+    assert converted == [raw.encode(text, bos=False, eos=False) for text in texts]
+
+
 @pytest.mark.parametrize(
     "file",
     ["tekken_240911.json", "tokenizer.model.v1", "mistral_instruct_tokenizer_240323.model.v3"],
@@ -592,11 +599,21 @@ def test_load_tokenizer_is_cached_and_names_are_checked() -> None:
         tokenizer_source("bert-30k")
 
 
-def test_gpt2_token_bytes_are_the_tiktoken_ranks() -> None:
-    """Token i of the GPT-2 fixture holds exactly the bytes of rank i in gpt2.tiktoken."""
-    tiktoken_load = pytest.importorskip("tiktoken.load")
+def test_gpt2_fixture_is_gpt2() -> None:
+    """The GPT-2 fixture has tiktoken's GPT-2 ranks as token bytes and tokenizes like it."""
+    tiktoken = pytest.importorskip("tiktoken")
+    openai_public = pytest.importorskip("tiktoken_ext.openai_public")
     tokenizer = _load("gpt2-50k")
-    ranks = tiktoken_load.load_tiktoken_bpe(str(tokenizer_source("gpt2-50k")))
+    ranks = tiktoken.load.load_tiktoken_bpe(str(tokenizer_source("gpt2-50k")))
+    reference = tiktoken.Encoding(
+        "gpt2",
+        pat_str=openai_public.r50k_pat_str,
+        mergeable_ranks=ranks,
+        special_tokens={"<|endoftext|>": 50256},
+    )
     vocabulary = Vocabulary.from_tokenizer(tokenizer)
     assert len(ranks) == 50256
     assert all(vocabulary.token_bytes[rank] == piece for piece, rank in ranks.items())
+    texts = list(corpus(count=500, seed=3))
+    ours = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    assert ours == reference.encode_ordinary_batch(texts)
