@@ -536,6 +536,13 @@ def test_constructor_keeps_what_it_is_given() -> None:
     assert "size=8" in repr(vocabulary)
 
 
+def test_trie_is_built_once_from_the_table() -> None:
+    vocabulary = Vocabulary([b"a", None, b"ab", "é".encode()], eos_token_ids=[1])
+    trie = vocabulary.trie
+    assert trie is vocabulary.trie
+    assert [trie.token_bytes(i) for i in range(4)] == list(vocabulary.token_bytes)
+
+
 def test_fingerprint_is_pinned() -> None:
     """Fingerprints are cache keys: they never change across runs, versions or platforms."""
     vocabulary = Vocabulary([b"a", None, b"bc"], eos_token_ids=[1])
