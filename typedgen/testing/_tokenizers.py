@@ -116,8 +116,9 @@ def load_tokenizer(name: str) -> Any:
     """The real Hugging Face fast tokenizer ``name`` (one of :data:`TOKENIZER_NAMES`).
 
     Built once per process and converted once per machine (see the module docstring).
-    Raises :class:`KeyError` for an unknown name and :class:`FileNotFoundError` when its
-    source file or a package it needs is missing.
+    Raises :class:`KeyError` for an unknown name, :class:`FileNotFoundError` when its source
+    file (or the package that ships it) is missing, and :class:`ModuleNotFoundError` when
+    transformers (or, to read a GGUF file, gguf) is not installed.
     """
     source = tokenizer_source(name)
     from transformers import AutoTokenizer
