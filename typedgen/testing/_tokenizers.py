@@ -115,7 +115,8 @@ def tokenizer_source(name: str) -> Path:
 def load_tokenizer(name: str) -> Any:
     """The real Hugging Face fast tokenizer ``name`` (one of :data:`TOKENIZER_NAMES`).
 
-    Built once per process and converted once per machine (see the module docstring).
+    Built once per process and converted once per machine (see the module docstring); every
+    caller gets the same object, so never add tokens to it or change its settings.
     Raises :class:`KeyError` for an unknown name, :class:`FileNotFoundError` when its source
     file (or the package that ships it) is missing, and :class:`ModuleNotFoundError` when
     transformers (or, to read a GGUF file, gguf) is not installed.
