@@ -57,6 +57,11 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sentencepiece_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama-sp"), "sentencepiece-32k")
+
+
+@pytest.fixture(scope="session")
 def tiny_model(tiny_model_dir: Path) -> Iterator[Any]:
     """The shared engine: typedgen.models.vllm on the tiny Llama, with LoRA enabled."""
     import typedgen
