@@ -58,9 +58,10 @@ class Constraint:
     def json_schema(
         cls, schema: Mapping[str, Any] | str, *, whitespace: Whitespace | None = None
     ) -> Constraint:
-        """A JSON Schema constraint; a mapping is serialised with sorted keys, so equal schemas
-        share one compiled guide."""
-        text = schema if isinstance(schema, str) else json.dumps(schema, sort_keys=True)
+        """A JSON Schema constraint. A mapping is serialised in its own key order: the order of
+        ``properties`` is the order in which the generated object writes its keys, so it must
+        not be sorted."""
+        text = schema if isinstance(schema, str) else json.dumps(schema)
         return cls("json_schema", text, None if whitespace is None else whitespace.max_chars)
 
     def to_extra_args(self) -> dict[str, str]:
