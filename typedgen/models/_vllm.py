@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -112,8 +113,17 @@ class VLLM:
 
 
 def _is_ours(processor: object) -> bool:
+    """Whether a registered processor (a class, or its ``module:qualname``) is typedgen's
+    processor or a subclass of it."""
+    from typedgen.processors.vllm import TypedgenLogitsProcessor
+
     if isinstance(processor, str):
-        return processor == PROCESSOR_FQCN
-    return f"{getattr(processor, '__module__', '')}:{getattr(processor, '__qualname__', '')}" == (
-        PROCESSOR_FQCN
-    )
+        module_name, _, qualname = processor.partition(":")
+        try:
+            found: object = importlib.import_module(module_name)
+            for part in qualname.split("."):
+                found = getattr(found, part)
+        except (ImportError, AttributeError):  # vLLM itself failed on such a name already
+            return False
+        processor = found
+    return isinstance(processor, type) and issubclass(processor, TypedgenLogitsProcessor)

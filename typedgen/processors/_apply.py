@@ -10,15 +10,24 @@ allowed ones untouched (so sampling among allowed tokens is not biased)::
                 logits[row, t] = -inf
 
 :class:`MaskApplier` owns the preallocated buffers. On CPU the bits are unpacked with vectorised
-torch operations; on CUDA the host bitmask is copied to the device (pinned memory, non-blocking)
-and applied by one fused Triton kernel launch for the whole batch.
+numpy operations on the logits' memory; on CUDA the host bitmask is copied to the device
+(pinned memory, non-blocking) and applied by one fused Triton kernel launch for the batch.
+
+Logits must not contain ``+inf`` (on CPU a masked ``+inf`` would become NaN).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 __all__ = ["MaskApplier"]
+
+
+# Rows unpacked at a time on CPU: bounds the scratch buffer (rows x vocab int32).
+_CPU_CHUNK = 8
+# The bit pattern of float32 -inf, as an int32.
+_NEG_INF_BITS = np.int32(-8388608)
 
 
 class MaskApplier:
@@ -40,37 +49,47 @@ class MaskApplier:
             (max_rows, self.words), dtype=torch.int32, pin_memory=pin_memory and self._cuda
         )
         self.host_bitmask_np = self.host_bitmask.numpy()
-        self._host_rows = torch.zeros(max_rows, dtype=torch.int64, pin_memory=self._cuda)
         if self._cuda:
+            self._host_rows = torch.zeros(max_rows, dtype=torch.int64, pin_memory=pin_memory)
             self._device_bitmask = torch.empty_like(self.host_bitmask, device=device)
             self._device_rows = torch.empty_like(self._host_rows, device=device)
         else:
-            self._shifts = torch.arange(32, dtype=torch.int32)
-            self._unpacked = torch.empty((max_rows, self.words, 32), dtype=torch.int32)
+            self._scratch = np.empty((_CPU_CHUNK, self.words * 32), dtype=np.int32)
 
     def apply(self, logits: torch.Tensor, rows: list[int]) -> None:
         """Mask ``logits[rows[k]]`` with ``host_bitmask[k]`` for every ``k``, in place.
 
         ``rows`` must be distinct and sorted ascending.
         """
-        n = len(rows)
-        if n == 0:
+        if not rows:
             return
         if self._cuda:
             self._apply_cuda(logits, rows)
-            return
-        # CPU: unpack the words into 0/1 ints, then one masked fill over the rows.
-        unpacked = self._unpacked[:n]
-        torch.bitwise_right_shift(self.host_bitmask[:n, :, None], self._shifts, out=unpacked)
-        unpacked.bitwise_and_(1)
-        blocked = unpacked.view(n, -1)[:, : logits.shape[1]] == 0
-        if rows[-1] == n - 1:  # rows are 0..n-1: a view of logits, masked in place
-            logits[:n].masked_fill_(blocked, float("-inf"))
         else:
-            index = torch.tensor(rows, dtype=torch.int64)
-            logits.index_copy_(
-                0, index, logits.index_select(0, index).masked_fill_(blocked, float("-inf"))
+            self._apply_cpu(logits, rows)
+
+    def _apply_cpu(self, logits: torch.Tensor, rows: list[int]) -> None:
+        # Branch-free: each bit b becomes the int32 (b - 1) & bits(-inf), i.e. 0.0 or -inf as
+        # float32, which is added to the logit. Vectorises well and does not depend on how the
+        # allowed tokens are spread (a masked store mispredicts on scattered masks).
+        values = logits.numpy()
+        vocab = values.shape[1]
+        as_bytes = self.host_bitmask_np.view(np.uint8)
+        for start in range(0, len(rows), _CPU_CHUNK):
+            chunk = rows[start : start + _CPU_CHUNK]
+            n = len(chunk)
+            bits = np.unpackbits(
+                as_bytes[start : start + n], axis=1, count=vocab, bitorder="little"
             )
+            additive = self._scratch[:n, :vocab]
+            np.subtract(bits, np.int32(1), out=additive, dtype=np.int32, casting="unsafe")
+            np.bitwise_and(additive, _NEG_INF_BITS, out=additive)
+            first, last = chunk[0], chunk[-1]
+            if last - first == n - 1:  # consecutive rows: a view, updated in place
+                target = values[first : last + 1]
+                np.add(target, additive.view(np.float32), out=target)
+            else:
+                values[chunk] += additive.view(np.float32)
 
     def _apply_cuda(self, logits: torch.Tensor, rows: list[int]) -> None:
         from typedgen.processors._triton import apply_bitmask_kernel

@@ -1,0 +1,71 @@
+"""Typed functions (``typedgen.fn``) on a real engine."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Annotated, Any, Literal
+
+import pydantic
+import pytest
+
+import typedgen
+
+pytestmark = pytest.mark.vllm
+
+vllm = pytest.importorskip("vllm")
+
+
+@dataclasses.dataclass
+class Reading:
+    sensor: Literal["temp", "humidity"]
+    value: Annotated[int, pydantic.Field(ge=0, le=100)]
+
+
+def test_typed_function_returns_valid_instances(tiny_model: Any) -> None:
+    params = vllm.SamplingParams(n=1, temperature=1.0, max_tokens=40, seed=3)
+
+    @typedgen.fn(model=tiny_model, sampling_params=params)
+    def read(line: str, unit: str = "C") -> Reading:
+        """Read the sensor value from the log line."""
+
+    reading = read("t=23C", unit="F")
+    assert isinstance(reading, Reading)
+    prompt = read.prompt("t=23C", unit="F")
+    assert "Read the sensor value from the log line." in prompt
+    assert "line: t=23C" in prompt and "unit: F" in prompt
+    assert read.__name__ == "read" and read.__doc__ == "Read the sensor value from the log line."
+
+
+def test_async_typed_function(tiny_model: Any) -> None:
+    @typedgen.fn(model=tiny_model, max_tokens=40)
+    async def flag(text: str) -> bool:
+        """Is the text positive?"""
+
+    async def both() -> list[bool]:
+        return list(await asyncio.gather(flag("good"), flag("bad")))
+
+    assert all(isinstance(v, bool) for v in asyncio.run(both()))
+
+
+def test_truncated_typed_function_keeps_the_text(tiny_model: Any) -> None:
+    @typedgen.fn(model=tiny_model, max_tokens=2)
+    def names(text: str) -> list[Annotated[str, pydantic.StringConstraints(min_length=30)]]:
+        """List the names."""
+
+    with pytest.raises(typedgen.TruncatedGenerationError) as info:
+        names("Ann and Bob")
+    assert info.value.finish_reason == "length" and info.value.text.startswith("[")
+
+
+def test_typed_function_needs_docstring_and_return_type() -> None:
+    with pytest.raises(typedgen.SchemaError, match="docstring"):
+
+        @typedgen.fn
+        def no_doc(text: str) -> int: ...
+
+    with pytest.raises(typedgen.SchemaError, match="return annotation"):
+
+        @typedgen.fn
+        def no_return(text: str):  # type: ignore[no-untyped-def]
+            """Doc."""

@@ -1,0 +1,60 @@
+"""Applying bitmasks to logits: every path agrees with the reference loop of the bitmask
+layout (``typedgen.testing.bitmask_to_bool``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from typedgen.testing import bitmask_to_bool, bool_to_bitmask
+
+torch = pytest.importorskip("torch")
+
+from typedgen.processors._apply import MaskApplier  # noqa: E402
+
+
+def reference(logits: np.ndarray, allowed: np.ndarray, rows: list[int]) -> np.ndarray:
+    out = logits.copy()
+    for k, row in enumerate(rows):
+        out[row, ~allowed[k]] = -np.inf
+    return out
+
+
+def devices() -> list[str]:
+    return ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("vocab", [1, 31, 32, 33, 1000, 49152, 131072])
+@pytest.mark.parametrize(
+    "rows",
+    [[0], [0, 1, 2], [1, 3, 4], list(range(10)), [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 19]],
+)
+def test_matches_reference(device: str, vocab: int, rows: list[int]) -> None:
+    rng = np.random.default_rng(vocab * 31 + len(rows))
+    batch = rows[-1] + 2
+    allowed = rng.random((len(rows), vocab)) < rng.choice([0.001, 0.5, 0.999])
+    allowed[:, rng.integers(vocab)] = True
+    logits = rng.standard_normal((batch, vocab)).astype(np.float32)
+    logits[0, 0] = -np.inf  # already masked stays masked
+    applier = MaskApplier(
+        vocab_size=vocab, max_rows=32, device=torch.device(device), pin_memory=device == "cuda"
+    )
+    applier.host_bitmask_np[: len(rows)] = bool_to_bitmask(allowed)
+    tensor = torch.from_numpy(logits.copy()).to(device)
+    applier.apply(tensor, rows)
+    np.testing.assert_array_equal(tensor.cpu().numpy(), reference(logits, allowed, rows))
+
+
+def test_bitmask_layout_round_trip() -> None:
+    allowed = np.zeros((1, 70), dtype=bool)
+    allowed[0, [0, 31, 32, 69]] = True
+    bitmask = bool_to_bitmask(allowed)
+    assert np.array_equal(bitmask_to_bool(bitmask, 70), allowed)
+
+
+def test_no_rows_is_a_no_op() -> None:
+    applier = MaskApplier(vocab_size=10, max_rows=2, device=torch.device("cpu"), pin_memory=False)
+    logits = torch.zeros(2, 10)
+    applier.apply(logits, [])
+    assert bool((logits == 0).all())
