@@ -195,3 +195,30 @@ def test_accepts_tokens_oracle() -> None:
     assert not accepts_tokens(guide, [0])
     assert accepts_tokens(guide, [0], complete=False)
     assert not accepts_tokens(guide, [1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r'"[^"\\]*"',
+        r'"[^"\\]{0,30}"x',
+        r'"([^"\\\x00-\x1f]|\\["\\/bfnrt]){2,40}"',
+        r"[^\n]*",
+        r"(\.|[^é]){0,3}",
+        r"[a-zé ]{0,9}!",
+        r"[^\x00-\x7f]{0,4}",
+    ],
+)
+def test_text_shortcuts_of_the_walk_equal_brute_force(pattern: str) -> None:
+    """The walk accepts whole subtrees of text tokens at once where a state treats every text
+    character alike; the masks must still be exactly the tokens that stay live."""
+    vocab = vocabulary("tekken-131k")
+    guide = compile_regex(pattern, vocab)
+    state = guide.initial_state
+    for piece in ['"', "ab", " ", "日", "本", "x" * 12, "\\"]:
+        assert set(guide.allowed_token_ids(state)) == brute_force_allowed(guide, vocab, state)
+        try:
+            state = guide.advance_bytes(state, piece.encode())
+        except GuideError:
+            continue

@@ -32,7 +32,7 @@ from cpython.pythread cimport (
     PyThread_type_lock,
     WAIT_LOCK,
 )
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memcmp, memcpy, memset
 
@@ -47,9 +47,71 @@ __all__ = ["Automaton", "Guide", "RegexAutomaton", "TokenTrie"]
 
 # step() results besides states >= 0
 cdef enum:
+    TEXT_UNBOUNDED = 0x7FFF
+    TEXT_HORIZON = 24
+    DEPTH_UNKNOWN = -1
+    DEPTH_IN_PROGRESS = -2
+
+cdef enum:
     UNKNOWN = -1   # a row entry not computed yet (memset 0xFF)
     DEAD = -2      # no string continues from here
     FAILED = -3    # the automaton hit its state limit; see Automaton.failure()
+
+
+# UTF-8 lead bytes 0xC2..0xF4: sequence length and the range of the second byte
+cdef int _UTF8_LENGTH[51]
+cdef int _UTF8_SECOND_LO[51]
+cdef int _UTF8_SECOND_HI[51]
+for _lead in range(0xC2, 0xF5):
+    _UTF8_LENGTH[_lead - 0xC2] = 2 if _lead < 0xE0 else (3 if _lead < 0xF0 else 4)
+    _UTF8_SECOND_LO[_lead - 0xC2] = {0xE0: 0xA0, 0xF0: 0x90}.get(_lead, 0x80)
+    _UTF8_SECOND_HI[_lead - 0xC2] = {0xED: 0x9F, 0xF4: 0x8F}.get(_lead, 0xBF)
+
+# UTF-8 decoding states of text (see _text_step): at a character boundary, or inside one
+cdef enum:
+    U_START = 0
+    U_NEED1 = 1     # one continuation byte 80..BF
+    U_NEED2 = 2     # two, the first 80..BF
+    U_NEED3 = 3
+    U_E0 = 4        # two, the first A0..BF
+    U_ED = 5        # two, the first 80..9F
+    U_F0 = 6        # three, the first 90..BF
+    U_F4 = 7        # three, the first 80..8F
+    U_BAD = 8
+
+
+cdef inline int _text_step(int q, uint8_t b) noexcept nogil:
+    """The next UTF-8 decoding state of text after byte ``b``, U_BAD when ``b`` cannot be
+    there (controls, ``"``, ``\\``, DEL, malformed UTF-8)."""
+    if q == U_START:
+        if 0x20 <= b < 0x7F:
+            return U_BAD if b == 0x22 or b == 0x5C else U_START
+        if 0xC2 <= b <= 0xDF:
+            return U_NEED1
+        if b == 0xE0:
+            return U_E0
+        if b == 0xED:
+            return U_ED
+        if 0xE1 <= b <= 0xEF:
+            return U_NEED2
+        if b == 0xF0:
+            return U_F0
+        if b == 0xF4:
+            return U_F4
+        if 0xF1 <= b <= 0xF3:
+            return U_NEED3
+        return U_BAD
+    if q == U_E0:
+        return U_NEED1 if 0xA0 <= b <= 0xBF else U_BAD
+    if q == U_ED:
+        return U_NEED1 if 0x80 <= b <= 0x9F else U_BAD
+    if q == U_F0:
+        return U_NEED2 if 0x90 <= b <= 0xBF else U_BAD
+    if q == U_F4:
+        return U_NEED2 if 0x80 <= b <= 0x8F else U_BAD
+    if 0x80 <= b <= 0xBF:
+        return U_START if q == U_NEED1 else q - 1
+    return U_BAD
 
 
 # --------------------------------------------------------------------------------------------
@@ -77,6 +139,84 @@ cdef class Automaton:
 
     cdef size_t memory(self) noexcept nogil:
         return 0
+
+    cdef int text_depth(self, int state, bint refresh) noexcept nogil:
+        """A lower bound on the largest ``L`` such that every *text* string of at most ``L``
+        bytes leads from ``state`` to a live state (``TEXT_UNBOUNDED``: no bound). Text is
+        UTF-8 without controls, ``"`` and ``\\`` (the body of a JSON string), including
+        prefixes that end inside a character. Memoized per state.
+
+        It is positive only for a state whose every text character leads to one same state
+        (itself for an unbounded string, the next position for a counted one), so it costs a
+        few hundred steps per state and lets the token walk accept whole trie subtrees of
+        text at once. A chain of counted positions is followed ``TEXT_HORIZON`` states ahead;
+        ``refresh`` extends a bound that was cut at that horizon."""
+        if refresh and state < self._depth_cap and self._depth_cut[state]:
+            self._depth[state] = DEPTH_UNKNOWN
+        return self._text_depth(state, 0)
+
+    cdef int _text_depth(self, int state, int level) noexcept nogil:
+        cdef int i, cap, d, target
+        if state >= self._depth_cap:
+            cap = max(64, 2 * self._depth_cap, state + 1)
+            self._depth = <int16_t*>_xrealloc(self._depth, cap * sizeof(int16_t))
+            self._depth_cut = <uint8_t*>_xrealloc(self._depth_cut, cap)
+            for i in range(self._depth_cap, cap):
+                self._depth[i] = DEPTH_UNKNOWN
+                self._depth_cut[i] = 0
+            self._depth_cap = cap
+        d = self._depth[state]
+        if d != DEPTH_UNKNOWN:
+            return 0 if d == DEPTH_IN_PROGRESS else d
+        if level >= TEXT_HORIZON:
+            return -1  # cut: the caller's bound becomes a lower bound
+        target = self._text_target(state)
+        self._depth_cut[state] = 0
+        if target < 0:
+            d = 0
+        elif target == state:
+            d = TEXT_UNBOUNDED
+        else:
+            self._depth[state] = DEPTH_IN_PROGRESS
+            d = self._text_depth(target, level + 1)
+            if d < 0 or (target < self._depth_cap and self._depth_cut[target]):
+                self._depth_cut[state] = 1
+                d = max(d, 0)
+            d = TEXT_UNBOUNDED if d == TEXT_UNBOUNDED else d + 1
+        self._depth[state] = <int16_t>d
+        return d
+
+    cdef int _text_target(self, int state) noexcept nogil:
+        """The state every text character leads to from ``state``, or -1 when they do not
+        all lead to one live state."""
+        cdef int b, lead, target = self.step(state, 0x61)
+        if target < 0:
+            return -1
+        for b in range(0x20, 0x7F):
+            if b != 0x22 and b != 0x5C and self.step(state, b) != target:
+                return -1
+        for lead in range(0xC2, 0xF5):
+            if self._continuations(self.step(state, lead), _UTF8_SECOND_LO[lead - 0xC2],
+                                   _UTF8_SECOND_HI[lead - 0xC2], _UTF8_LENGTH[lead - 0xC2] - 1,
+                                   target) != target:
+                return -1
+        return target
+
+    cdef int _continuations(self, int state, int lo, int hi, int remaining,
+                            int target) noexcept nogil:
+        """The state reached from ``state`` by any ``remaining`` continuation bytes (the first
+        in ``lo..hi``), -1 when they do not all lead to one live state."""
+        cdef int b, common = -1, t
+        if state < 0:
+            return -1
+        for b in range(lo, hi + 1):
+            t = self.step(state, b)
+            if t < 0 or (common >= 0 and t != common):
+                return -1
+            common = t
+        if remaining == 1:
+            return common
+        return self._continuations(common, 0x80, 0xBF, remaining - 1, target)
 
     @property
     def initial_state(self) -> int:
@@ -106,6 +246,13 @@ cdef class Automaton:
             raise ValueError(f"unknown automaton state {state}")
 
     cdef int initial
+    cdef int16_t* _depth
+    cdef uint8_t* _depth_cut
+    cdef int _depth_cap
+
+    def __dealloc__(self):
+        free(self._depth)
+        free(self._depth_cut)
 
 
 # --------------------------------------------------------------------------------------------
@@ -448,6 +595,11 @@ cdef class TokenTrie:
     cdef uint8_t* node_byte
     cdef uint16_t* node_depth
     cdef int32_t* node_skip
+    cdef uint16_t* node_maxlen # the longest token in node i's subtree (its depth)
+    cdef uint8_t* node_text    # bit q: every path down from node i is text when entered in q
+    cdef uint8_t* node_rooted  # 1 when every token below node i is text (from the root)
+    cdef uint32_t* text_masks  # row L: the text tokens of at most L bytes (L <= max_depth)
+    cdef int32_t n_words
     cdef int32_t* node_first   # tokens ending at node i: entries[node_first[i]:node_first[i+1]]
     cdef int32_t* entries      # token ids, grouped by end node
     cdef uint8_t* data         # all token bytes, concatenated by id
@@ -498,6 +650,9 @@ cdef class TokenTrie:
         self.entries = <int32_t*>_xmalloc((n_valid + 1) * sizeof(int32_t))
         cdef int32_t* end_node = <int32_t*>_xmalloc((n_valid + 1) * sizeof(int32_t))
         cdef int32_t* path = <int32_t*>_xmalloc(65537 * sizeof(int32_t))
+        cdef int32_t* parent = <int32_t*>_xmalloc(cap * sizeof(int32_t))
+        self.node_maxlen = <uint16_t*>_xmalloc(cap * sizeof(uint16_t))
+        self.node_text = <uint8_t*>_xmalloc(cap)
         cdef int32_t count = 0, depth = 0, k, t, prev = -1, lcp, d, length, plen, j
         cdef const uint8_t* p
         cdef const uint8_t* q
@@ -517,6 +672,9 @@ cdef class TokenTrie:
             for d in range(lcp + 1, length + 1):
                 self.node_byte[count] = p[d - 1]
                 self.node_depth[count] = <uint16_t>d
+                self.node_maxlen[count] = <uint16_t>d
+                self.node_text[count] = _text_entries(p[d - 1])
+                parent[count] = path[d - 1] if d > 1 else -1
                 path[d] = count
                 count += 1
             depth = length
@@ -533,10 +691,47 @@ cdef class TokenTrie:
             while j < n_valid and end_node[j] < k:
                 j += 1
             self.node_first[k] = j
+        for k in range(count - 1, -1, -1):  # children come after their parent in preorder
+            j = parent[k]
+            if j >= 0:
+                if self.node_maxlen[k] > self.node_maxlen[j]:
+                    self.node_maxlen[j] = self.node_maxlen[k]
+                self.node_text[j] &= _text_parents(self.node_byte[j], self.node_text[k])
         free(end_node)
         free(path)
+        self._text_index(parent, n_valid)
+        free(parent)
+
+    cdef void _text_index(self, int32_t* parent, int32_t n_valid):
+        """node_rooted and the per-length masks of text tokens."""
+        cdef int32_t i, k, t, j, w, length, L
+        cdef uint8_t* pathq = <uint8_t*>_xmalloc(self.n_nodes + 1)
+        cdef uint8_t q
+        self.node_rooted = <uint8_t*>_xmalloc(self.n_nodes + 1)
+        for i in range(self.n_nodes):
+            q = U_START if parent[i] < 0 else pathq[parent[i]]
+            pathq[i] = U_BAD if q == U_BAD else <uint8_t>_text_step(q, self.node_byte[i])
+            self.node_rooted[i] = q != U_BAD and (self.node_text[i] >> q) & 1
+        self.n_words = (self.n_tokens + 31) // 32
+        self.text_masks = <uint32_t*>_xcalloc(
+            <size_t>(self.max_depth + 1) * self.n_words + 1, sizeof(uint32_t))
+        for i in range(self.n_nodes):
+            if pathq[i] == U_BAD:
+                continue
+            length = self.node_depth[i]
+            for k in range(self.node_first[i], self.node_first[i + 1]):
+                t = self.entries[k]
+                self.text_masks[length * self.n_words + (t >> 5)] |= (<uint32_t>1) << (t & 31)
+        for L in range(1, self.max_depth + 1):
+            for w in range(self.n_words):
+                self.text_masks[L * self.n_words + w] |= self.text_masks[(L - 1) * self.n_words + w]
+        free(pathq)
 
     def __dealloc__(self):
+        free(self.node_maxlen)
+        free(self.node_text)
+        free(self.node_rooted)
+        free(self.text_masks)
         free(self.node_byte)
         free(self.node_depth)
         free(self.node_skip)
@@ -556,7 +751,8 @@ cdef class TokenTrie:
     @property
     def memory(self) -> int:
         """Bytes of C memory held."""
-        return (self.n_nodes * 11 + self.n_entries * 4 + self.offsets[self.n_tokens]
+        return (self.n_nodes * 15 + self.n_entries * 4
+                + (self.max_depth + 1) * self.n_words * 4 + self.offsets[self.n_tokens]
                 + (self.n_tokens + 1) * 8)
 
     def token_bytes(self, int token_id) -> bytes | None:
@@ -577,16 +773,37 @@ cdef class TokenTrie:
         cdef int32_t* node_skip = self.node_skip
         cdef int32_t* node_first = self.node_first
         cdef int32_t* entries = self.entries
+        cdef uint16_t* node_maxlen = self.node_maxlen
+        cdef uint8_t* node_text = self.node_text
+        cdef uint8_t* node_rooted = self.node_rooted
+        cdef int d, parent_state, w, limit = automaton.text_depth(state, True)
+        if limit > self.max_depth:
+            limit = self.max_depth
+        if limit > 0:  # every text token of at most `limit` bytes is allowed: all at once
+            for w in range(self.n_words):
+                mask[w] |= self.text_masks[limit * self.n_words + w]
         states[0] = state
         while i < n:
-            s = automaton.step(states[node_depth[i] - 1], node_byte[i])
+            if limit > 0 and node_rooted[i] and node_maxlen[i] <= limit:
+                i = node_skip[i]  # all of its tokens were just taken
+                continue
+            d = node_depth[i]
+            parent_state = states[d - 1]
+            if node_text[i] & 1 and automaton.text_depth(parent_state, False) > node_maxlen[i] - d:
+                # every token below is text short enough to stay live: all allowed
+                for k in range(node_first[i], node_first[node_skip[i]]):
+                    t = entries[k]
+                    mask[t >> 5] |= (<uint32_t>1) << (t & 31)
+                i = node_skip[i]
+                continue
+            s = automaton.step(parent_state, node_byte[i])
             if s < 0:
                 if s == FAILED:
                     free(states)
                     return -1
                 i = node_skip[i]
                 continue
-            states[node_depth[i]] = s
+            states[d] = s
             for k in range(node_first[i], node_first[i + 1]):
                 t = entries[k]
                 mask[t >> 5] |= (<uint32_t>1) << (t & 31)
@@ -840,6 +1057,27 @@ cdef class Guide:
         if s == FAILED:
             raise self.automaton.failure()
         return s if s >= 0 else -1
+
+
+cdef inline uint8_t _text_entries(uint8_t b) noexcept nogil:
+    """The decoding states in which byte ``b`` may come next in text."""
+    cdef uint8_t bits = 0
+    cdef int q
+    for q in range(U_BAD):
+        if _text_step(q, b) != U_BAD:
+            bits |= 1 << q
+    return bits
+
+
+cdef inline uint8_t _text_parents(uint8_t b, uint8_t child_bits) noexcept nogil:
+    """The decoding states q in which byte ``b`` leads to a state the child accepts."""
+    cdef uint8_t bits = 0
+    cdef int q, nxt
+    for q in range(U_BAD):
+        nxt = _text_step(q, b)
+        if nxt != U_BAD and child_bits & (1 << nxt):
+            bits |= 1 << q
+    return bits
 
 
 cdef inline int _ctz(uint32_t x) noexcept nogil:

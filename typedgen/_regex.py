@@ -23,6 +23,7 @@ possessive quantifiers, conditionals.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -41,6 +42,8 @@ _SURROGATES = (0xD800, 0xDFFF)
 _DIGIT = ((0x30, 0x39),)
 _WORD = ((0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A))
 _SPACE = ((0x09, 0x0D), (0x20, 0x20))
+# a run of characters that stand for themselves (no metacharacter, no escape)
+_LITERAL_RUN = re.compile(r"[^\\\[(){|*+?.^$]+")
 _SIMPLE_ESCAPES = {"a": 7, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11}
 
 # AST nodes are tuples (fast to build): ("lit", bytes) | ("set", ranges) | ("cat", [nodes])
@@ -116,6 +119,15 @@ class _Parser:
             c = p[self.i]
             if c in "|)":
                 break
+            run = _LITERAL_RUN.match(p, self.i)
+            if run is not None:
+                end = run.end()
+                if end < n and p[end] in "*+?{":
+                    end -= 1  # the last character is quantified: it is parsed as an atom
+                if end > self.i:
+                    items.append(_literal(p[self.i : end]))
+                    self.i = end
+                    continue
             pos = self.i
             if c in "^$" or (c == "\\" and pos + 1 < n and p[pos + 1] in "AZbB"):
                 self.anchor(top=top, start=start)
@@ -387,6 +399,13 @@ def _without_surrogates(ranges: _Ranges) -> _Ranges:
     return tuple(out)
 
 
+def _literal(text: str) -> _Node:
+    try:
+        return ("lit", text.encode())
+    except UnicodeEncodeError:
+        return _NONE  # a surrogate has no UTF-8 form: no valid text contains it
+
+
 def _char(cp: int) -> _Node:
     if _SURROGATES[0] <= cp <= _SURROGATES[1]:
         return _NONE  # a surrogate has no UTF-8 form: no valid text contains it
@@ -525,11 +544,13 @@ class _NfaBuilder:
         if kind == "lit":
             data: bytes = node[1]  # type: ignore[assignment]
             first = self.reserve(len(data))
-            prev = entry
-            for k, byte in enumerate(data):
-                self.edge(prev, byte, byte, first + k)
-                prev = first + k
-            return prev
+            last = first + len(data) - 1
+            self.src.append(entry)
+            self.src.extend(range(first, last))
+            self.lo.extend(data)
+            self.hi.extend(data)
+            self.dst.extend(range(first, last + 1))
+            return last
         if kind == "set":
             return self.emit_set(node[1], entry)  # type: ignore[arg-type]
         if kind == "cat":
@@ -574,6 +595,11 @@ class _NfaBuilder:
         return base + 1
 
     def emit_repeat(self, child: _Node, lo: int, hi: int, entry: int) -> int:
+        if lo == 0 and hi == 1:  # optional: a fresh exit, reached with or without the child
+            exit_node = self.reserve(1)
+            self.edge(self.emit(child, entry), -1, -1, exit_node)
+            self.edge(entry, -1, -1, exit_node)
+            return exit_node
         if lo == 0 and hi == -1:  # star: a fresh loop node
             loop = self.reserve(1)
             self.edge(entry, -1, -1, loop)
@@ -581,31 +607,51 @@ class _NfaBuilder:
             return loop
         copies = lo if hi == -1 else hi
         # one block, emitted from a fresh node, then copied with shifted node numbers
-        first_chunk = self.flush() if copies > 1 else 0
+        mark_chunks, mark_edges = len(self.chunks), len(self.src)
         start = self.reserve(1)
         end = self.emit(child, start)
         size = self.num_nodes - start
         if copies > 1:
-            block = np.concatenate(self.chunks[first_chunk : self.flush()], axis=1)
             self.reserve(size * (copies - 1))
-            shifts = np.arange(1, copies, dtype=np.int32).repeat(block.shape[1]) * size
-            copied = np.tile(block, copies - 1)
-            copied[0] += shifts
-            copied[3] += shifts
-            self.chunks.append(copied)
-        starts = [start + i * size for i in range(copies)]
-        ends = [end + i * size for i in range(copies)]
+            self.copy_block(mark_chunks, mark_edges, size, copies - 1)
         self.edge(entry, -1, -1, start)
         for i in range(copies - 1):
-            self.edge(ends[i], -1, -1, starts[i + 1])
+            self.edge(end + i * size, -1, -1, start + (i + 1) * size)
+        last_start, last_end = start + (copies - 1) * size, end + (copies - 1) * size
         if hi == -1:  # {m,}: the last copy repeats
-            self.edge(ends[-1], -1, -1, starts[-1])
-            return ends[-1]
+            self.edge(last_end, -1, -1, last_start)
+            return last_end
         exit_node = self.reserve(1)
         for i in range(lo, copies):
-            self.edge(starts[i], -1, -1, exit_node)
-        self.edge(ends[-1], -1, -1, exit_node)
+            self.edge(start + i * size, -1, -1, exit_node)
+        self.edge(last_end, -1, -1, exit_node)
         return exit_node
+
+    def copy_block(self, mark_chunks: int, mark_edges: int, size: int, times: int) -> None:
+        """Append ``times`` copies of the edges emitted since the mark, the k-th shifted by
+        ``k * size`` nodes."""
+        if len(self.chunks) == mark_chunks:
+            block = [self.src[mark_edges:], self.lo[mark_edges:], self.hi[mark_edges:]]
+            block.append(self.dst[mark_edges:])
+            if len(block[0]) * times <= 2048:
+                for k in range(1, times + 1):
+                    shift = k * size
+                    self.src.extend([x + shift for x in block[0]])
+                    self.lo.extend(block[1])
+                    self.hi.extend(block[2])
+                    self.dst.extend([x + shift for x in block[3]])
+                return
+            array = np.array(block, dtype=np.int32)
+        else:  # the block holds flushed chunks (a large repeat inside): gather them
+            self.flush()
+            parts = [self.chunks[mark_chunks][:, mark_edges:], *self.chunks[mark_chunks + 1 :]]
+            array = np.concatenate(parts, axis=1)
+        shifts = np.arange(1, times + 1, dtype=np.int32).repeat(array.shape[1]) * size
+        copied = np.tile(array, times)
+        copied[0] += shifts
+        copied[3] += shifts
+        self.flush()
+        self.chunks.append(copied)
 
     def finish(self, accept: int) -> Nfa:
         self.flush()
