@@ -1,0 +1,307 @@
+"""Typed extraction on the default model: typedgen's typed functions against unconstrained
+generation (then parsing) and vLLM's built-in ``xgrammar`` and ``guidance`` backends.
+
+The 24 cases of ``extraction_data.py`` (pydantic models, dataclasses, TypedDicts, Enums,
+Literals, lists, dates, nested models) each become a typed function ``extract(text) -> Target``
+whose docstring is the case's instruction. Every method gets the same prompt (the one the typed
+function renders through the model's chat template, which includes the target's JSON Schema),
+the same schema (``typedgen.schema_of``), greedy decoding and the same ``max_tokens``.
+
+Scored the same way for every method, from the output text:
+
+* **valid**: the text (after extracting the first JSON value in it, which only helps the
+  unconstrained baseline: it may wrap JSON in prose or code fences) is JSON that the target's
+  JSON Schema accepts (closed objects: no undeclared keys; ``format: date`` checked) and that
+  pydantic validates into the target type;
+* **runaways**: outputs cut by ``max_tokens`` (endless strings or arrays);
+* **field accuracy**: the share of the expected leaf values (every string, number, boolean,
+  list element, nested field) found at the same place in the output, after normalisation
+  (case, spacing and a trailing full stop of strings; numbers compared as floats). Outputs that
+  are not JSON score no fields.
+
+Run: ``.venv/bin/python benchmarks/bench_extraction.py [--limit N] [--max-tokens 256]
+[--methods typedgen,unconstrained,xgrammar,guidance] [--peer-whitespace compact|any]
+[--show-outputs]``. Each backend's engine runs in its own process (typedgen and unconstrained
+share the xgrammar one). Prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import enum
+import json
+import math
+import sys
+import time
+import typing
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _engines
+from extraction_data import CASES, Case
+
+METHODS = ("typedgen", "unconstrained", "xgrammar", "guidance")
+
+
+# --- worker: generation inside one engine -----------------------------------------------------
+
+
+def worker(args: argparse.Namespace) -> None:
+    _engines.configure_environment()
+    from vllm import SamplingParams
+
+    import typedgen
+
+    cases = CASES[: args.limit]
+    compact = args.peer_whitespace == "compact"
+    model = _engines.build_model(args.worker, max_num_seqs=len(cases), compact=compact)
+    functions = [_engines.typed_function(model, c, max_tokens=args.max_tokens) for c in cases]
+    prompts = [f.prompt(c.text) for f, c in zip(functions, cases, strict=True)]
+    records: dict[str, Any] = {}
+    for method in args.methods.split(","):
+        started = time.perf_counter()
+        if method == "typedgen":
+            outputs = [_call_typed(f, c) for f, c in zip(functions, cases, strict=True)]
+        else:
+            if method == "unconstrained":
+                params = [SamplingParams(temperature=0.0, max_tokens=args.max_tokens)] * len(cases)
+            else:
+                params = [
+                    _engines.peer_params(
+                        typedgen.schema_of(c.target), max_tokens=args.max_tokens, compact=compact
+                    )
+                    for c in cases
+                ]
+            outputs = [
+                {"text": o.outputs[0].text, "finish": o.outputs[0].finish_reason}
+                for o in model.generate(prompts, params)
+            ]
+        records[method] = {"seconds": time.perf_counter() - started, "outputs": outputs}
+    Path(args.out).write_text(json.dumps({"prompts": prompts, "records": records}))
+
+
+def _call_typed(function: Any, case: Case) -> dict[str, Any]:
+    import pydantic
+
+    import typedgen
+
+    try:
+        value = function(case.text)
+    except typedgen.GenerationError as error:
+        return {"text": error.text, "finish": error.finish_reason}
+    text = pydantic.TypeAdapter(case.target).dump_json(value).decode()
+    return {"text": text, "finish": "stop"}
+
+
+# --- scoring ----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Score:
+    valid: bool
+    reason: str  # why not valid ("" when valid)
+    right: int
+    total: int
+
+
+def first_json_value(text: str) -> tuple[bool, Any]:
+    """(found, value): the whole text as JSON, else the first JSON value starting at a ``{``,
+    ``[`` or ``"`` in it (prose or code fences around JSON)."""
+    try:
+        return True, json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    decoder = json.JSONDecoder()
+    for start, char in enumerate(text):
+        if char in '{["':
+            try:
+                return True, decoder.raw_decode(text, start)[0]
+            except json.JSONDecodeError:
+                continue
+    return False, None
+
+
+def score(case: Case, text: str, finish: str | None) -> Score:
+    import jsonschema
+    import pydantic
+
+    from typedgen import schema_of
+
+    found, value = first_json_value(text)
+    total = len(leaves(case.expected))
+    if not found:
+        reason = "runaway (max_tokens)" if finish == "length" else "no JSON"
+        return Score(False, reason, 0, total)
+    right = count_right(case.expected, value)
+    validator = jsonschema.Draft202012Validator(
+        schema_of(case.target), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    if error is not None:
+        return Score(False, f"schema: {error.message[:60]}", right, total)
+    try:
+        pydantic.TypeAdapter(case.target).validate_json(json.dumps(value))
+    except pydantic.ValidationError as exc:
+        return Score(False, f"type: {str(exc).splitlines()[0][:60]}", right, total)
+    return Score(True, "", right, total)
+
+
+def leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any]]:
+    """(path, leaf) pairs of a JSON value; paths use dict keys and list indices."""
+    if isinstance(value, dict):
+        return [pair for k, v in value.items() for pair in leaves(v, (*path, k))]
+    if isinstance(value, list):
+        return [pair for i, v in enumerate(value) for pair in leaves(v, (*path, i))]
+    return [(path, value)]
+
+
+def count_right(expected: Any, actual: Any) -> int:
+    right = 0
+    for path, leaf in leaves(expected):
+        node = actual
+        for step in path:
+            in_dict = isinstance(step, str) and isinstance(node, dict) and step in node
+            in_list = isinstance(step, int) and isinstance(node, list) and step < len(node)
+            if in_dict or in_list:
+                node = node[step]
+            else:
+                break
+        else:
+            right += _same(leaf, node)
+    return right
+
+
+def _same(expected: Any, actual: Any) -> bool:
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return expected is actual
+    if isinstance(expected, int | float) and isinstance(actual, int | float):
+        return math.isclose(expected, actual, rel_tol=1e-9, abs_tol=1e-9)
+    if isinstance(expected, str) and isinstance(actual, str):
+        return _norm(expected) == _norm(actual)
+    return bool(expected == actual)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.casefold().split()).rstrip(".").strip()
+
+
+def kind_of(target: Any) -> str:
+    """A short description of a target annotation for the tables."""
+    import pydantic
+    from typing_extensions import is_typeddict
+
+    origin = typing.get_origin(target)
+    if origin is list:
+        return f"list[{kind_of(typing.get_args(target)[0])}]"
+    name = getattr(target, "__name__", str(target))
+    if isinstance(target, type) and issubclass(target, pydantic.BaseModel):
+        nested = any(
+            isinstance(f.annotation, type) and issubclass(f.annotation, pydantic.BaseModel)
+            for f in target.model_fields.values()
+        )
+        return f"{name} (pydantic{', nested' if nested else ''})"
+    if dataclasses.is_dataclass(target):
+        return f"{name} (dataclass)"
+    if is_typeddict(target):
+        return f"{name} (TypedDict)"
+    if isinstance(target, type) and issubclass(target, enum.Enum):
+        return f"{name} (Enum)"
+    return name
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def report(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
+    cases = CASES[: args.limit]
+    records: dict[str, Any] = {}
+    for result in results:
+        records.update(result["records"])
+    methods = [m for m in args.methods.split(",") if m in records]
+    scores = {
+        m: [
+            score(c, o["text"], o["finish"])
+            for c, o in zip(cases, records[m]["outputs"], strict=True)
+        ]
+        for m in methods
+    }
+    print(
+        f"\n## Extraction: {len(cases)} cases, default model, greedy, max_tokens "
+        f"{args.max_tokens}, peers' whitespace: {args.peer_whitespace}\n"
+    )
+    rows = []
+    for m in methods:
+        s = scores[m]
+        valid = sum(x.valid for x in s)
+        runaways = sum(o["finish"] == "length" for o in records[m]["outputs"])
+        right, total = sum(x.right for x in s), sum(x.total for x in s)
+        rows.append(
+            [
+                m,
+                f"{valid}/{len(s)} ({100 * valid / len(s):.0f} %)",
+                runaways,
+                f"{right}/{total}",
+                f"{100 * right / total:.1f} %",
+                f"{records[m]['seconds']:.0f}",
+            ]
+        )
+    header = ["method", "valid", "runaways", "fields right", "field accuracy", "wall s (w. set-up)"]
+    print(_engines.table(header, rows))
+    print("\nPer case (✓ valid / ✗ not, fields right / expected, why not valid):\n")
+    case_rows = []
+    for i, c in enumerate(cases):
+        cells = []
+        for m in methods:
+            x = scores[m][i]
+            mark = "✓" if x.valid else "✗"
+            cells.append(f"{mark} {x.right}/{x.total}" + ("" if x.valid else f" ({x.reason})"))
+        case_rows.append([c.name, kind_of(c.target), *cells])
+    print(_engines.table(["case", "target", *methods], case_rows))
+    if args.show_outputs:
+        for m in methods:
+            print(f"\n### {m} outputs\n")
+            for c, o in zip(cases, records[m]["outputs"], strict=True):
+                print(f"- {c.name} [{o['finish']}]: {o['text']!r}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--limit", type=int, default=len(CASES), help="number of cases")
+    parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument(
+        "--peer-whitespace",
+        choices=["compact", "any"],
+        default="compact",
+        help="compact: the backends' disable_any_whitespace (typedgen's default is compact too)",
+    )
+    parser.add_argument("--show-outputs", action="store_true")
+    parser.add_argument("--worker", choices=_engines.BACKENDS, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    unknown = set(args.methods.split(",")) - set(METHODS)
+    if unknown:
+        parser.error(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
+    if args.worker:
+        worker(args)
+        return
+    wanted = args.methods.split(",")
+    # typedgen and unconstrained generation run in the first (xgrammar) engine
+    groups = [
+        (backend, [m for m in wanted if m == backend or (i == 0 and m in METHODS[:2])])
+        for i, backend in enumerate(_engines.BACKENDS)
+    ]
+    options = [
+        f"--limit={args.limit}",
+        f"--max-tokens={args.max_tokens}",
+        f"--peer-whitespace={args.peer_whitespace}",
+    ]
+    results = _engines.run_workers(__file__, [g for g in groups if g[1]], options)
+    report(args, results)
+
+
+if __name__ == "__main__":
+    main()
