@@ -243,12 +243,16 @@ class LLGuidance(Engine):
             def __init__(self) -> None:
                 self.eos_token_id = min(vocab.eos_token_ids)
                 self.bos_token_id = None
-                self.tokens = [data if data is not None else b"" for data in vocab.token_bytes]
+                # llguidance marks special tokens with a leading 0xFF byte
+                self.tokens = [
+                    data if data is not None else b"\xff[%d]" % i
+                    for i, data in enumerate(vocab.token_bytes)
+                ]
                 self.special_token_ids = [i for i, d in enumerate(vocab.token_bytes) if d is None]
 
             def __call__(self, text: bytes | str) -> list[int]:
                 s = text.decode() if isinstance(text, bytes) else text
-                return list(tokenizer.encode(s, add_special_tokens=False))
+                return instance_ids(tokenizer, vocab, s) if s else []
 
         self.tokenizer = llguidance.LLTokenizer(
             llguidance.TokenizerWrapper(Wrapped()), n_vocab=vocab.size
