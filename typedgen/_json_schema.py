@@ -58,10 +58,15 @@ from typedgen._json_schema_strings import (
 
 __all__ = ["DEFAULT_MAX_DEPTH", "Whitespace", "json_schema_to_regex"]
 
-DEFAULT_MAX_DEPTH = 2
+DEFAULT_MAX_DEPTH = 1
 """Nesting levels to which recursive ``$ref`` and schemas allowing any JSON value are unrolled."""
 
+MAX_REGEX_CHARS = 100_000
+"""Largest regex produced; a schema whose regex would be longer is refused (or, when recursion
+or "any value" unrolling makes it so, unrolled fewer levels)."""
+
 _MAX_ALTERNATIVES = 256
+_MAX_PERMUTED = 4  # unique arrays of up to this many distinct values may come in any order
 _TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
 _ALL_TYPES = frozenset(_TYPES)
 
@@ -142,8 +147,17 @@ def json_schema_to_regex(
         raise SchemaError(f"a schema must be an object or a boolean, not {type(schema).__name__}")
     if max_depth < 0:
         raise ValueError("max_depth must be >= 0")
-    compiler = _Compiler(schema, whitespace, max_depth)
-    regex = compiler.value(schema, "")
+    for depth in range(max_depth, -1, -1):
+        compiler = _Compiler(schema, whitespace, depth)
+        try:
+            regex = compiler.value(schema, "")
+            break
+        except _TooLarge as error:
+            if depth == 0 or not (compiler.cut or compiler.any_used):
+                raise SchemaError(
+                    f"the regex for this schema would exceed {MAX_REGEX_CHARS} characters",
+                    pointer=error.pointer,
+                ) from None
     if regex is None:
         if compiler.cut:
             raise SchemaError(
@@ -334,6 +348,7 @@ class _Compiler:
     whitespace: Whitespace
     max_depth: int
     cut: str = ""  # pointer of a $ref that recursion cut off (for the error message)
+    any_used: bool = False  # whether an "any value" was unrolled
     depth: dict[str, int] = field(default_factory=dict)
     memo: dict[tuple[int, str, tuple[tuple[str, int], ...]], str | None] = field(default_factory=dict)
 
@@ -360,6 +375,8 @@ class _Compiler:
             result = alternation([r for r in regexes if r is not None])
         finally:
             self.depth = saved
+        if result is not None and len(result) > MAX_REGEX_CHARS:
+            raise _TooLarge(pointer)
         self.memo[key] = result
         return result
 
@@ -373,9 +390,12 @@ class _Compiler:
             for schema, pointer in subs:
                 alternatives = self._conj(alternatives, self.flatten(schema, pointer), pointer)
             regexes = [self.generate(flat) for flat in alternatives]
-            return alternation([r for r in regexes if r is not None])
+            result = alternation([r for r in regexes if r is not None])
         finally:
             self.depth = saved
+        if result is not None and len(result) > MAX_REGEX_CHARS:
+            raise _TooLarge(subs[0][1] if subs else "")
+        return result
 
     # ----- flattening: $ref, allOf, anyOf, oneOf, not, if/then/else
 
@@ -877,13 +897,13 @@ class _Compiler:
                     raise SchemaError(str(error), pointer=flat.pointer("multipleOf"),
                                       keyword="multipleOf") from None
             if low_int is None and high_int is None:
-                return r"-?(?:0|[1-9]\d*)"
+                return r"-?(?:0|[1-9][0-9]*)"
             return integer_range(low_int, high_int)
         if low is None and high is None and fraction_digits is None:
-            return r"-?(?:0|[1-9]\d{0,99})(?:\.\d+)?(?:[eE](?:-\d{1,3}|\+?[01]?\d{1,2}))?"
+            return r"-?(?:0|[1-9][0-9]{0,99})(?:\.[0-9]+)?(?:[eE](?:-[0-9]{1,3}|\+?[01]?[0-9]{1,2}))?"
         if low is None and high is None:
-            fraction = "" if fraction_digits == 0 else rf"(?:\.\d{{1,{fraction_digits}}})?"
-            return rf"-?(?:0|[1-9]\d{{0,99}}){fraction}"
+            fraction = "" if fraction_digits == 0 else rf"(?:\.[0-9]{{1,{fraction_digits}}})?"
+            return rf"-?(?:0|[1-9][0-9]{{0,99}}){fraction}"
         return decimal_range(
             None if low is None else low.value, low.open if low else False,
             None if high is None else high.value, high.open if high else False,
@@ -994,23 +1014,33 @@ class _Compiler:
                 "uniqueItems can only be expressed for items drawn from a finite set of values "
                 "(enum, const, boolean)", pointer=flat.pointer("uniqueItems"),
                 keyword="uniqueItems")
-        # each value at most once, in the order of the enum (documented narrowing)
         literals = [self._literal(v) for v in values]
-        if high is not None or low > 0:
-            count = len(literals)
-            if low > count:
-                return None
-            if (high is not None and high < count) or low > 1:
-                raise SchemaError(
-                    "uniqueItems with minItems/maxItems can only be expressed when they do not "
-                    "restrict the count", pointer=flat.pointer("uniqueItems"),
-                    keyword="uniqueItems")
+        count = len(literals)
+        if low > count:
+            return None
+        if (high is not None and high < count) or low > 1:
+            raise SchemaError(
+                "uniqueItems with minItems/maxItems can only be expressed when they do not "
+                "restrict the count", pointer=flat.pointer("uniqueItems"), keyword="uniqueItems")
         sep = self._token(",")
-        alternatives = []
-        for first in range(len(literals)):
-            rest = "".join(f"(?:{sep}{lit})?" for lit in literals[first + 1:])
-            alternatives.append(literals[first] + rest)
-        body = alternation(alternatives) or ""
+        if count <= _MAX_PERMUTED:
+            # each value at most once, in any order
+            def rest(remaining: tuple[int, ...]) -> str:
+                if not remaining:
+                    return ""
+                options = [f"{sep}{literals[i]}" + rest(tuple(j for j in remaining if j != i))
+                           for i in remaining]
+                return f"(?:{'|'.join(options)})?"
+
+            body = alternation([literals[i] + rest(tuple(j for j in range(count) if j != i))
+                                for i in range(count)]) or ""
+        else:
+            # each value at most once, in the order of the enum (documented narrowing)
+            alternatives = []
+            for first in range(count):
+                tail = "".join(f"(?:{sep}{lit})?" for lit in literals[first + 1:])
+                alternatives.append(literals[first] + tail)
+            body = alternation(alternatives) or ""
         if low == 0:
             body = f"(?:{body})?"
         return rf"\[{self.ws}{body}{self.ws}\]"
@@ -1164,31 +1194,32 @@ class _Compiler:
                 else:
                     out.append(f"(?:{sep}{regex})?")
             return "".join(out) + (extras or "")
-        # all optional: alternatives by the first member present
+        # all optional: alternatives by the first member present, then the additional members
         alternatives = []
-        tail = extras or ""
+        tail = ""
         for regex, _ in reversed(members):
             alternatives.append(regex + tail)
             tail = f"(?:{sep}{regex})?" + tail
         alternatives.reverse()
-        if extra is not None:
-            more = _quantifier(0, None if extra_max is None else extra_max - 1)
-            alternatives.append(f"{extra}(?:{sep}{extra}){more}" if more != "{0}" else extra)
-        body = alternation(alternatives)
-        if body is None:
+        # the first member is a declared one or an additional one; additional ones follow
+        first = alternation([*alternatives, *([] if extra is None else [extra])])
+        if first is None:
             return None
+        more = "" if extra is None else f"(?:{sep}{extra}){_quantifier(0, _less(extra_max))}"
+        body = first + (more if not more.endswith("{0}") else "")
         return body if min_one else f"(?:{body})?"
 
     # ----- any value
 
     def _any_value(self) -> str:
         """Any JSON value with arrays/objects nested at most ``max_depth`` levels deep."""
+        self.any_used = True
         return self._any_at(self.max_depth)
 
     def _any_at(self, levels: int) -> str:
         scalars = [
             "null", "true", "false",
-            r"-?(?:0|[1-9]\d{0,99})(?:\.\d+)?(?:[eE](?:-\d{1,3}|\+?[01]?\d{1,2}))?",
+            r"-?(?:0|[1-9][0-9]{0,99})(?:\.[0-9]+)?(?:[eE](?:-[0-9]{1,3}|\+?[01]?[0-9]{1,2}))?",
             f'"{CHAR}*"',
         ]
         if levels <= 0:
@@ -1201,11 +1232,23 @@ class _Compiler:
         return alternation([*scalars, array, obj]) or ""
 
 
+class _TooLarge(Exception):
+    """Internal: the regex under construction exceeds MAX_REGEX_CHARS (at ``pointer``)."""
+
+    def __init__(self, pointer: str) -> None:
+        super().__init__(pointer)
+        self.pointer = pointer
+
+
 @dataclass(frozen=True, eq=False)
 class _Negated:
     """A subschema already given as flat alternatives (produced by negation)."""
 
     flats: tuple[_Flat, ...]
+
+
+def _less(count: int | None) -> int | None:
+    return None if count is None else count - 1
 
 
 def _quantifier(low: int, high: int | None) -> str:

@@ -31,14 +31,14 @@ def _digit_class(low: int, high: int) -> str:
     if low == high:
         return str(low)
     if low == 0 and high == 9:
-        return r"\d"
+        return r"[0-9]"
     return f"[{low}-{high}]"
 
 
 def _digits(count: int) -> str:
     if count == 0:
         return ""
-    return r"\d" if count == 1 else rf"\d{{{count}}}"
+    return r"[0-9]" if count == 1 else rf"[0-9]{{{count}}}"
 
 
 def _same_length(low: str, high: str) -> str:
@@ -79,7 +79,7 @@ def _non_negative(low: int, high: int | None) -> str | None:
         if start <= stop:
             parts.append(_same_length(str(start), str(stop)))
     if high is None:
-        parts.append(rf"[1-9]\d{{{low_len},}}")
+        parts.append(rf"[1-9][0-9]{{{low_len},}}")
     return alternation(parts)
 
 
@@ -117,7 +117,7 @@ def multiples_range(step: int, low: int | None, high: int | None) -> str | None:
             if 10**width % step == 0:
                 short = [str(v) for v in range(0, 10**width, step)]
                 suffixes = [str(v).zfill(width) for v in range(0, 10**width, step)]
-                long = r"[1-9]\d*" + _group("|".join(suffixes))
+                long = r"[1-9][0-9]*" + _group("|".join(suffixes))
                 magnitude = _group("|".join([*short, long]))
                 return rf"-?{magnitude}"
     raise ValueError(f"multipleOf {step} cannot be expressed over this range")
@@ -153,7 +153,7 @@ class _Fractions:
 
 
 def _any_digits(limit: int | None) -> str:
-    return r"\d+" if limit is None else (rf"\d{{1,{limit}}}" if limit > 1 else r"\d")
+    return r"[0-9]+" if limit is None else (rf"[0-9]{{1,{limit}}}" if limit > 1 else r"[0-9]")
 
 
 def _fractions(
@@ -172,8 +172,8 @@ def _fractions(
         return _Fractions((), False)
     if limit is None and low == "" and high is None:
         if not low_open:
-            return _Fractions((r"\d+",), True)
-        return _Fractions((r"0*[1-9]\d*",), False)
+            return _Fractions((r"[0-9]+",), True)
+        return _Fractions((r"0*[1-9][0-9]*",), False)
     rest = None if limit is None else limit - 1
     first_low = int(low[0]) if low else 0
     low_rest = low[1:]
@@ -191,7 +191,7 @@ def _fractions(
         add(str(first_low), _fractions(low_rest, low_open, None, False, rest))
         if first_low + 1 <= first_high - 1:
             middle = _digit_class(first_low + 1, first_high - 1)
-            parts.append(middle + ("" if rest == 0 else rf"\d{{0,{rest}}}" if rest else r"\d*"))
+            parts.append(middle + ("" if rest == 0 else rf"[0-9]{{0,{rest}}}" if rest else r"[0-9]*"))
         add(str(first_high), _fractions("", False, high_rest, high_open, rest))
     return _Fractions(tuple(parts), empty)
 

@@ -3,10 +3,10 @@
 A JSON string's content is a sequence of character units: a raw character (anything but ``"``,
 ``\\`` and the control characters U+0000..U+001F) or an escape.  Two alphabets are used:
 
-* the **general** unit (:data:`CHAR`) accepts raw characters and every JSON escape except
-  ``\\uD800``..``\\uDFFF`` (characters beyond U+FFFF are written raw), so each unit decodes to
-  exactly one code point and ``{m,n}`` counts code points exactly as JSON Schema's
-  ``minLength``/``maxLength`` do;
+* the **general** unit (:data:`CHAR`) accepts raw characters, the two-character escapes and
+  ``\\u00XX`` (other characters are written raw, as ``json.dumps(..., ensure_ascii=False)``
+  does; surrogate escapes are never produced), so each unit decodes to exactly one code point and
+  ``{m,n}`` counts code points exactly as JSON Schema's ``minLength``/``maxLength`` do;
 * the **canonical** unit writes each code point one way only (``json.dumps(..., ensure_ascii=
   False)``: raw, except ``\\"``, ``\\\\``, ``\\b \\f \\n \\r \\t`` and ``\\u00XX`` for the other
   control characters).  Constraints on the decoded content (``pattern``, ``format``, ``enum``,
@@ -32,10 +32,7 @@ __all__ = [
 ]
 
 _HEX = "[0-9a-fA-F]"
-CHAR = (
-    r'(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]'
-    rf"|u(?:[0-9a-cA-Ce-fE-F]{_HEX}{{3}}|[dD][0-7]{_HEX}{{2}})))"
-)
+CHAR = r'(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u00[0-9a-fA-F]{2}))'
 """One character unit of a JSON string, any spelling; decodes to exactly one code point."""
 
 _MAX = 0x10FFFF
@@ -123,7 +120,7 @@ def charset_regex(ranges: Ranges) -> str | None:
     parts: list[str] = []
     if raw:
         if raw == [(0x30, 0x39)]:
-            parts.append(r"\d")
+            parts.append(r"[0-9]")
         elif len(raw) == 1 and raw[0][0] == raw[0][1]:
             parts.append(_escape_code(raw[0][0]))
         else:
@@ -156,7 +153,7 @@ def _class_range(low: int, high: int) -> str:
 
 
 # --- categories with a meaning that is safe under both ECMA-262 and Python `re` ---------------
-# \d, \w are ASCII (a subset of Python's Unicode classes); their complements exclude every
+# [0-9], \w are ASCII (a subset of Python's Unicode classes); their complements exclude every
 # character that either dialect counts in the class, so the translation never accepts a string
 # that one of them rejects.
 
@@ -397,8 +394,9 @@ def regex_width(pattern: str) -> tuple[int, int | None]:
 def not_in(words: Iterable[str], *, unit: str = CHAR) -> str:
     """Regex over string content matching exactly the strings *not* in ``words``.
 
-    The prefix shared with a word is written in canonical units, so the decoded content decides;
-    after it diverges, any ``unit`` follows.
+    The prefix shared with a word is written in canonical units and the first character that
+    differs is a raw one, so the decoded content decides (strings that differ first at an escaped
+    character are not produced: a narrowing); after it diverges, any ``unit`` follows.
     """
     trie: dict[str, dict[str, object]] = {}
     ends: set[int] = set()
@@ -412,9 +410,10 @@ def not_in(words: Iterable[str], *, unit: str = CHAR) -> str:
         """(paths from here that stop on a non-word, paths that leave the trie by one unit)."""
         stops: list[str] = [] if id(node) in ends else [""]
         leaves: list[str] = []
-        other = charset_regex(_complement([(ord(c), ord(c)) for c in node]))
-        if other is not None:
-            leaves.append(other)
+        # leave the trie on a raw character (not an escape: compact, and never ambiguous)
+        others = _intersect(_complement([(ord(c), ord(c)) for c in node]), _complement(_SPECIAL))
+        if others:
+            leaves.append(charset_regex(others) or "")
         for char, child in sorted(node.items()):
             stop, leave = build(child)  # type: ignore[arg-type]
             literal = _escape_code(ord(char))
@@ -447,15 +446,15 @@ def _optional_group(regex: str) -> str:
 
 # --- formats ----------------------------------------------------------------------------------
 
-_YEAR = r"(?:[1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])"
-_LEAP_YEAR = r"(?:\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_YEAR = r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
 _MONTH_DAY = (
-    r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
-    r"|02-(?:0[1-9]|1\d|2[0-8]))"
+    r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+    r"|02-(?:0[1-9]|1[0-9]|2[0-8]))"
 )
 _DATE = rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
-_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
-_N = r"\d{1,9}"
+_TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+_N = r"[0-9]{1,6}"
 _DUR_SECOND = rf"{_N}S"
 _DUR_MINUTE = rf"{_N}M(?:{_DUR_SECOND})?"
 _DUR_HOUR = rf"{_N}H(?:{_DUR_MINUTE})?"
@@ -466,7 +465,7 @@ _DUR_YEAR = rf"{_N}Y(?:{_DUR_MONTH})?"
 _DURATION = rf"P(?:(?:{_DUR_DAY}|{_DUR_MONTH}|{_DUR_YEAR})(?:{_DUR_TIME})?|{_DUR_TIME}|{_N}W)"
 _LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
 _HOSTNAME = rf"{_LABEL}(?:\.{_LABEL}){{0,3}}"
-_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
 _H16 = "[0-9a-fA-F]{1,4}"
 _IPV6 = "(?:" + "|".join([
@@ -485,7 +484,7 @@ _EMAIL_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,30}[a-zA-Z0-9])?"
 _PCHAR = r"(?:[a-zA-Z0-9._~!$&'()*+,;=:@-]|%[0-9a-fA-F]{2})"
 _URI = (
     r"[a-zA-Z][a-zA-Z0-9+.-]{0,15}://"
-    r"(?:[a-zA-Z0-9._~!$&'()*+,;=-]|%[0-9a-fA-F]{2}){1,64}(?::\d{1,5})?"
+    r"(?:[a-zA-Z0-9._~!$&'()*+,;=-]|%[0-9a-fA-F]{2}){1,64}(?::[0-9]{1,5})?"
     rf"(?:/{_PCHAR}*)*(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?"
 )
 

@@ -15,7 +15,9 @@ API (used by the generation and function layers)::
 
     schema_of(Person)                   # the same schema
 
-The schema is pydantic's validation-mode JSON Schema with one deliberate change: an object that
+The schema is pydantic's validation-mode JSON Schema with two deliberate changes.  ``Decimal`` is
+a JSON number (pydantic's schema also allows any string, which its validator then rejects unless
+it is numeric).  An object that
 declares its properties and says nothing about other keys gets ``additionalProperties: false``.
 pydantic ignores (drops) unknown keys for models, dataclasses and TypedDicts by default, so
 generating them could only waste tokens; models configured with ``extra="allow"`` say so in their
@@ -32,6 +34,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
 import pydantic
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 from typedgen._errors import SchemaError
 
@@ -91,11 +95,34 @@ def _target(annotation: Any) -> Target[Any]:
 def _build(annotation: Any) -> Target[Any]:
     try:
         adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(annotation)
-        schema = adapter.json_schema(mode="validation")
+        schema = adapter.json_schema(mode="validation", schema_generator=_Generator)
     except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError,
             pydantic.PydanticInvalidForJsonSchema) as error:
         raise SchemaError(f"cannot derive a JSON Schema from {annotation!r}: {error}") from error
     return Target(annotation, adapter, _close_objects(schema))
+
+
+class _Generator(GenerateJsonSchema):
+    """pydantic's generator, with schemas no looser than the validator where pydantic's are."""
+
+    def decimal_schema(self, schema: core_schema.DecimalSchema) -> JsonSchemaValue:
+        # pydantic says "a number or any string"; only numeric strings validate: keep the number
+        # pydantic says "a number or any string"; only numeric strings validate: keep the number,
+        # and say what max_digits/decimal_places mean (pydantic's schema leaves them out)
+        generated = super().decimal_schema(schema)
+        number = next((dict(b) for b in generated.get("anyOf", ()) if b.get("type") == "number"),
+                      generated)
+        places, digits = schema.get("decimal_places"), schema.get("max_digits")
+        if digits is not None and places is None:
+            raise SchemaError("Decimal max_digits without decimal_places cannot be expressed",
+                              keyword="max_digits")
+        if places is not None:
+            number["multipleOf"] = float(f"1e-{places}") if places else 1
+        if digits is not None and places is not None:
+            limit = 10 ** (digits - places)
+            number.setdefault("exclusiveMaximum", limit)
+            number.setdefault("exclusiveMinimum", -limit)
+        return number
 
 
 def schema_of(annotation: Any) -> dict[str, Any]:
