@@ -44,6 +44,8 @@ _WORD = ((0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A))
 _SPACE = ((0x09, 0x0D), (0x20, 0x20))
 # a run of characters that stand for themselves (no metacharacter, no escape)
 _LITERAL_RUN = re.compile(r"[^\\\[(){|*+?.^$]+")
+# the text of a character class (the parser validates it)
+_CLASS_EXTENT = re.compile(r"\[\^?\]?(?:\\.|[^\]\\])*\]", re.DOTALL)
 _SIMPLE_ESCAPES = {"a": 7, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11}
 
 # AST nodes are tuples (fast to build): ("lit", bytes) | ("set", ranges) | ("cat", [nodes])
@@ -94,6 +96,7 @@ class _Parser:
         self.p = pattern
         self.i = 0
         self.n = len(pattern)
+        self.classes: dict[str, _Node] = {}  # class text -> node, for repeated classes
 
     def error(self, message: str, position: int) -> RegexError:
         return RegexError(message, pattern=self.p, position=position)
@@ -315,6 +318,17 @@ class _Parser:
         return None, ord(c)
 
     def char_class(self) -> _Node:
+        extent = _CLASS_EXTENT.match(self.p, self.i)
+        if extent is None:
+            return self.parse_class()
+        node = self.classes.get(extent.group())
+        if node is None:
+            node = self.classes[extent.group()] = self.parse_class()
+        else:
+            self.i = extent.end()
+        return node
+
+    def parse_class(self) -> _Node:
         p, pos, n = self.p, self.i, self.n
         self.i += 1
         negated = self.i < n and p[self.i] == "^"
@@ -512,7 +526,9 @@ class _NfaBuilder:
         self.hi: list[int] = []
         self.dst: list[int] = []
         self.chunks: list[npt.NDArray[np.int32]] = []  # flushed edges, shape (4, k)
-        self.class_templates: dict[_Ranges, tuple[int, list[tuple[int, int, int, int]]]] = {}
+        self.class_templates: dict[
+            _Ranges, tuple[int, list[int], list[int], list[int], list[int]]
+        ] = {}
 
     def new_node(self) -> int:
         node = self.num_nodes
@@ -573,25 +589,35 @@ class _NfaBuilder:
         if template is None:
             # a prefix-shared trie of the UTF-8 sequences; node 0 = entry, node 1 = exit
             count = 2
-            edges: list[tuple[int, int, int, int]] = []
+            src: list[int] = []
+            lo_bytes: list[int] = []
+            hi_bytes: list[int] = []
+            dst: list[int] = []
             inner: dict[tuple[int, int, int], int] = {}
             for seq in _utf8_sequences(ranges):
                 cur = 0
                 for k, (lo, hi) in enumerate(seq):
                     if k == len(seq) - 1:
-                        edges.append((cur, lo, hi, 1))
-                        break
-                    nxt = inner.get((cur, lo, hi))
-                    if nxt is None:
+                        nxt = 1
+                    else:
+                        nxt = inner.get((cur, lo, hi), -1)
+                        if nxt >= 0:
+                            cur = nxt
+                            continue
                         nxt = inner[(cur, lo, hi)] = count
                         count += 1
-                        edges.append((cur, lo, hi, nxt))
+                    src.append(cur)
+                    lo_bytes.append(lo)
+                    hi_bytes.append(hi)
+                    dst.append(nxt)
                     cur = nxt
-            template = self.class_templates[ranges] = (count, edges)
-        count, edges = template
+            template = self.class_templates[ranges] = (count, src, lo_bytes, hi_bytes, dst)
+        count, src, lo_bytes, hi_bytes, dst = template
         base = self.reserve(count - 1) - 1  # local node k >= 1 -> base + k
-        for s, lo, hi, d in edges:
-            self.edge(entry if s == 0 else base + s, lo, hi, base + d)
+        self.src.extend([entry if s == 0 else base + s for s in src])
+        self.lo.extend(lo_bytes)
+        self.hi.extend(hi_bytes)
+        self.dst.extend([base + d for d in dst])
         return base + 1
 
     def emit_repeat(self, child: _Node, lo: int, hi: int, entry: int) -> int:
