@@ -841,7 +841,7 @@ class _Compiler:
             return alternation([json.dumps(b) for b in allowed])
         if kind in ("integer", "number"):
             return self._number_except(kind, flat, not_enum)
-        if not_enum:
+        if not_enum and kind != "string":
             return None  # "this type except these values": narrowed to no value of this type
         if kind == "string":
             return self._string(flat, not_enum)

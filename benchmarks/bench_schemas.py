@@ -1,0 +1,464 @@
+"""JSON Schema coverage and soundness: typedgen against xgrammar, llguidance and outlines_core.
+
+Over the public MaskBench split (``../shared/data/maskbench-public``; ``--limit`` schemas per
+subset, all subsets by default), for every schema and every engine, in one run and with the same
+token bytes (typedgen's Vocabulary of a 32k SentencePiece tokenizer):
+
+* **compiled** or refused (typedgen: the ``SchemaError`` reason; peers: their error), within
+  ``--timeout`` seconds (a forked child per engine and schema is killed after it);
+* **TTFM**: time to first mask, from the schema to the first filled bitmask (typedgen: schema →
+  regex → DFA → mask, nothing cached);
+* **accepted**: every ``valid: true`` instance, written compactly, is accepted token by token and
+  then EOS;
+* **walks**: ``--walks`` random token walks (uniform over the allowed tokens, or, part of the
+  time, over the allowed closing, structural or one-byte tokens so that walks end; EOS taken when
+  allowed with probability
+  0.3; at most ``--max-tokens`` tokens).  A walk that ends (EOS) must be JSON that validates with
+  ``jsonschema`` (formats checked); one that does not is **unsound**.  Walks cut by the token cap
+  are counted apart.
+
+**Sound coverage** = compiled, every valid instance accepted, zero unsound walks.  Prints one
+Markdown table per subset, a summary with ratios against the best peer, the top refusal reasons
+of typedgen, and the number of recursive schemas (a ``$ref`` cycle) per subset.
+
+Run: ``.venv/bin/python benchmarks/bench_schemas.py [--subsets Github_easy Kubernetes]
+[--limit 100] [--engines typedgen xgrammar llguidance outlines_core] [--walks 20]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import glob
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_fsm import LLGuidance, OutlinesCore, XGrammar, instance_ids  # noqa: E402
+
+from typedgen import SchemaError, Vocabulary, json_schema_to_regex  # noqa: E402
+from typedgen._compiler import compile_regex  # noqa: E402
+from typedgen.testing import load_tokenizer  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "maskbench-public"
+
+
+@dataclass
+class Outcome:
+    compiled: bool = False
+    error: str = ""
+    ttfm: float = 0.0
+    valid: int = 0
+    accepted: int = 0
+    walks: int = 0
+    unsound: int = 0
+    capped: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def sound(self) -> bool:
+        return self.compiled and self.accepted == self.valid and self.unsound == 0
+
+
+# --- one matcher interface over the four engines ------------------------------------------------
+
+
+class Matcher:
+    """A compiled schema in one engine: masks, token steps, acceptance."""
+
+    def mask(self) -> np.ndarray: ...  # bool array over the vocabulary
+    def step(self, token: int) -> bool: ...
+    def accepts_eos(self) -> bool: ...
+    def reset(self) -> None: ...
+
+
+def _bits(words: np.ndarray, size: int) -> np.ndarray:
+    flat = np.ascontiguousarray(words.reshape(-1)).view(np.uint32)
+    bits = np.unpackbits(flat.view(np.uint8), bitorder="little")
+    return bits[:size].astype(bool)
+
+
+class TypedgenMatcher(Matcher):
+    def __init__(self, schema: Any, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        self.out = np.zeros((1, (vocab.size + 31) // 32), dtype=np.int32)
+        self.guide = compile_regex(json_schema_to_regex(schema), vocab)
+        self.state = self.guide.initial_state
+        self.guide.fill_bitmask(self.state, self.out)
+
+    def mask(self) -> np.ndarray:
+        self.guide.fill_bitmask(self.state, self.out)
+        return _bits(self.out, self.vocab.size)
+
+    def step(self, token: int) -> bool:
+        if not self.guide.is_allowed(self.state, token):
+            return False
+        self.state = self.guide.advance(self.state, token)
+        return True
+
+    def accepts_eos(self) -> bool:
+        return self.guide.is_final(self.state)
+
+    def reset(self) -> None:
+        self.state = self.guide.initial_state
+
+
+class XGrammarMatcher(Matcher):
+    def __init__(self, schema: Any, engine: XGrammar) -> None:
+        self.engine = engine
+        compiled = engine.compiler.compile_json_schema(
+            json.dumps(schema), any_whitespace=False, separators=(",", ":"))
+        self.matcher = engine.xgr.GrammarMatcher(compiled)
+        self.matcher.fill_next_token_bitmask(engine.out)
+
+    def mask(self) -> np.ndarray:
+        self.matcher.fill_next_token_bitmask(self.engine.out)
+        return _bits(self.engine.out.numpy(), self.engine.vocab_size)
+
+    def step(self, token: int) -> bool:
+        return bool(self.matcher.accept_token(token))
+
+    def accepts_eos(self) -> bool:
+        return bool(self.matcher.is_terminated()) or bool(
+            self.matcher.accept_token(self.engine.eos))
+
+    def reset(self) -> None:
+        self.matcher.reset()
+
+
+class LLGuidanceMatcher(Matcher):
+    def __init__(self, schema: Any, engine: LLGuidance) -> None:
+        self.engine = engine
+        grammar = engine.llg.LLMatcher.grammar_from_json_schema(
+            schema, defaults={"whitespace_flexible": False})
+        self.matcher = engine.llg.LLMatcher(engine.tokenizer, grammar, log_level=0)
+        engine.fill(self.matcher, engine.out)
+        if self.matcher.is_error():
+            raise ValueError(self.matcher.get_error())
+
+    def mask(self) -> np.ndarray:
+        self.engine.fill(self.matcher, self.engine.out)
+        return _bits(self.engine.out, self.engine.vocab_size)
+
+    def step(self, token: int) -> bool:
+        return bool(self.matcher.consume_token(token))
+
+    def accepts_eos(self) -> bool:
+        return bool(self.matcher.is_accepting())
+
+    def reset(self) -> None:
+        self.matcher.reset()
+
+
+class OutlinesMatcher(Matcher):
+    def __init__(self, schema: Any, engine: OutlinesCore) -> None:
+        self.engine = engine
+        from outlines_core.json_schema import build_regex_from_schema
+
+        regex = build_regex_from_schema(json.dumps(schema))
+        self.index = engine.oc.Index(regex, engine.vocabulary)
+        self.guide = engine.oc.Guide(self.index)
+        self.guide.write_mask_into(engine.out.ctypes.data, engine.out.size, 4)
+
+    def mask(self) -> np.ndarray:
+        self.guide.write_mask_into(self.engine.out.ctypes.data, self.engine.out.size, 4)
+        return _bits(self.engine.out, self.engine.vocab_size)
+
+    def step(self, token: int) -> bool:
+        try:
+            self.guide.advance(token, False)
+        except ValueError:
+            return False
+        return True
+
+    def accepts_eos(self) -> bool:
+        return bool(self.guide.is_finished())
+
+    def reset(self) -> None:
+        self.guide = self.engine.oc.Guide(self.index)
+
+
+# --- the measurements of one (engine, schema) --------------------------------------------------
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.tokenizer = load_tokenizer(args.tokenizer)
+        self.vocab = Vocabulary.from_tokenizer(self.tokenizer)
+        self.vocab.trie  # noqa: B018 (once per vocabulary, outside the timings)
+        self.eos = min(self.vocab.eos_token_ids)
+        self.one_byte = np.array([d is not None and len(d) == 1 for d in self.vocab.token_bytes]
+                                 + [False] * (self.vocab.size - len(self.vocab.token_bytes)))
+        self.structural = self.one_byte & np.array(
+            [d is not None and len(d) == 1 and d in b'"{}[],:0123456789-.tfnrue'
+             for d in self.vocab.token_bytes]
+            + [False] * (self.vocab.size - len(self.vocab.token_bytes)))
+        self.closing = self.one_byte & np.array(
+            [d is not None and len(d) == 1 and d in b'"}]' for d in self.vocab.token_bytes]
+            + [False] * (self.vocab.size - len(self.vocab.token_bytes)))
+        self.engines: dict[str, Any] = {}
+        for name, cls in (("xgrammar", XGrammar), ("llguidance", LLGuidance),
+                          ("outlines_core", OutlinesCore)):
+            if name in args.engines:
+                engine = cls()
+                engine.prepare(self.vocab, self.tokenizer)
+                engine.vocab_size = self.vocab.size
+                engine.eos = self.eos
+                self.engines[name] = engine
+
+    def matcher(self, engine: str, schema: Any) -> Matcher:
+        if engine == "typedgen":
+            return TypedgenMatcher(schema, self.vocab)
+        cls = {"xgrammar": XGrammarMatcher, "llguidance": LLGuidanceMatcher,
+               "outlines_core": OutlinesMatcher}[engine]
+        return cls(schema, self.engines[engine])  # type: ignore[abstract]
+
+    def measure(self, engine: str, case: dict[str, Any]) -> Outcome:
+        outcome = Outcome()
+        schema = case["schema"]
+        t0 = time.perf_counter()
+        try:
+            matcher = self.matcher(engine, schema)
+        except SchemaError as error:
+            outcome.error = error.reason if error.keyword is None else (
+                f"{error.keyword}: {error.reason}")
+            return outcome
+        except Exception as error:  # a peer's own failure, reported as its refusal
+            outcome.error = f"{type(error).__name__}: {str(error)[:120]}"
+            return outcome
+        outcome.ttfm = time.perf_counter() - t0
+        outcome.compiled = True
+        for test in case["tests"]:
+            if not test["valid"]:
+                continue
+            outcome.valid += 1
+            text = json.dumps(test["data"], separators=(",", ":"), ensure_ascii=False)
+            matcher.reset()
+            try:
+                ids = instance_ids(self.tokenizer, self.vocab, text)
+            except (RuntimeError, KeyError, IndexError):
+                outcome.valid -= 1  # not tokenizable exactly: no verdict for any engine
+                continue
+            if all(matcher.step(t) for t in ids) and matcher.accepts_eos():
+                outcome.accepted += 1
+        validator = _validator(schema)
+        rng = random.Random(hash(json.dumps(schema, sort_keys=True)) & 0xFFFF)
+        for _ in range(self.args.walks):
+            matcher.reset()
+            data = bytearray()
+            ended = False
+            for _ in range(self.args.max_tokens):
+                allowed = matcher.mask()
+                if allowed[self.eos] and rng.random() < 0.3:
+                    ended = True
+                    break
+                allowed[self.eos] = False
+                draw = rng.random()
+                choices: Any = []
+                if draw < 0.3:  # closing bytes and structural ones, so that walks end
+                    choices = np.flatnonzero(allowed & self.closing)
+                elif draw < 0.5:
+                    choices = np.flatnonzero(allowed & self.structural)
+                elif draw < 0.7:
+                    choices = np.flatnonzero(allowed & self.one_byte)
+                if len(choices) == 0:
+                    choices = np.flatnonzero(allowed)
+                if len(choices) == 0:
+                    ended = matcher.accepts_eos()
+                    break
+                token = int(rng.choice(list(choices)))
+                if not matcher.step(token):
+                    break
+                data += self.vocab.token_bytes[token] or b""
+            if not ended:
+                outcome.capped += 1
+                continue
+            outcome.walks += 1
+            if not _valid(validator, bytes(data)):
+                outcome.unsound += 1
+                if len(outcome.examples) < 2:
+                    outcome.examples.append(bytes(data)[:200].decode(errors="replace"))
+        return outcome
+
+
+def _validator(schema: Any) -> Any:
+    import jsonschema
+
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def _valid(validator: Any, data: bytes) -> bool:
+    try:
+        value = json.loads(data.decode())
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return False
+    try:
+        return bool(validator.is_valid(value))
+    except Exception:  # a validator crash on a generated value counts against the engine
+        return False
+
+
+def _run_child(bench: Bench, engine: str, case: dict[str, Any], conn: Any) -> None:
+    conn.send(asdict(bench.measure(engine, case)))
+    conn.close()
+
+
+def measure_with_timeout(bench: Bench, engine: str, case: dict[str, Any]) -> Outcome:
+    """Run one measurement in a forked child, killed after ``--timeout`` seconds."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_run_child, args=(bench, engine, case, send))
+    child.start()
+    send.close()
+    if receive.poll(bench.args.timeout):
+        try:
+            data = receive.recv()
+        except EOFError:
+            data = None
+    else:
+        data = None
+    child.kill()
+    child.join()
+    if data is None:
+        return Outcome(error=f"timeout ({bench.args.timeout:g} s) or crash")
+    examples = data.pop("examples")
+    return Outcome(**data, examples=examples)
+
+
+# --- driver ------------------------------------------------------------------------------------
+
+
+def subset_of(path: str) -> str:
+    name = os.path.basename(path)
+    if "---" in name:
+        return name.split("---")[0]
+    return "JME" if name.startswith("JME") else "_".join(name.split("_")[:2])
+
+
+def _refs(node: Any) -> list[str]:
+    """Local ``$ref`` targets (JSON pointers) under ``node``."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#"):
+            found.append(ref[1:])
+        for value in node.values():
+            found.extend(_refs(value))
+    elif isinstance(node, list):
+        for value in node:
+            found.extend(_refs(value))
+    return found
+
+
+def _resolve(schema: Any, pointer: str) -> Any:
+    node = schema
+    for token in pointer.split("/")[1:]:
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return None
+    return node
+
+
+def recursive(schema: Any) -> bool:
+    """Whether a local ``$ref`` cycle exists (no regex can express unbounded recursion)."""
+    edges = {target: _refs(_resolve(schema, target)) for target in set(_refs(schema))}
+    state: dict[str, int] = {}
+
+    def cyclic(node: str) -> bool:
+        state[node] = 1
+        for nxt in edges.get(node, []):
+            if state.get(nxt) == 1 or (nxt not in state and cyclic(nxt)):
+                return True
+        state[node] = 2
+        return False
+
+    return any(node not in state and cyclic(node) for node in edges)
+
+
+def table(header: list[str], rows: list[list[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--subsets", nargs="*", default=None)
+    parser.add_argument("--limit", type=int, default=100)
+    parser.add_argument("--engines", nargs="*",
+                        default=["typedgen", "xgrammar", "llguidance", "outlines_core"])
+    parser.add_argument("--tokenizer", default="sentencepiece-32k")
+    parser.add_argument("--walks", type=int, default=20)
+    parser.add_argument("--max-tokens", type=int, default=200)
+    parser.add_argument("--timeout", type=float, default=30.0)
+    args = parser.parse_args()
+    if not args.data.is_dir():
+        raise SystemExit(f"no MaskBench data at {args.data}")
+    by_subset: dict[str, list[str]] = collections.defaultdict(list)
+    for path in sorted(glob.glob(str(args.data / "*.json"))):
+        by_subset[subset_of(path)].append(path)
+    subsets = args.subsets or sorted(by_subset)
+    bench = Bench(args)
+    reasons: collections.Counter[str] = collections.Counter()
+    summary: list[list[object]] = []
+    recursion: dict[str, int] = {}
+    for subset in subsets:
+        rows: dict[str, list[Outcome]] = {e: [] for e in args.engines}
+        recursion[subset] = 0
+        for path in by_subset[subset][: args.limit]:
+            case = json.loads(Path(path).read_text(encoding="utf-8"))
+            recursion[subset] += recursive(case["schema"])
+            for engine in args.engines:
+                outcome = measure_with_timeout(bench, engine, case)
+                rows[engine].append(outcome)
+                if engine == "typedgen" and not outcome.compiled:
+                    reasons[outcome.error[:110]] += 1
+        print(f"\n### {subset} ({len(rows[args.engines[0]])} schemas)\n")
+        body = []
+        for engine, outcomes in rows.items():
+            ttfm = [o.ttfm for o in outcomes if o.compiled]
+            body.append([
+                engine,
+                f"{100 * sum(o.compiled for o in outcomes) / max(1, len(outcomes)):.0f} %",
+                f"{100 * sum(o.sound for o in outcomes) / max(1, len(outcomes)):.0f} %",
+                f"{1000 * statistics.median(ttfm):.1f} ms" if ttfm else "-",
+                f"{sum(o.accepted for o in outcomes)}/{sum(o.valid for o in outcomes)}",
+                f"{sum(o.unsound for o in outcomes)}/{sum(o.walks for o in outcomes)}",
+                str(sum(o.capped for o in outcomes)),
+            ])
+            summary.append([subset, engine, body[-1][2]])
+        print(table(["engine", "compiled", "sound coverage", "TTFM p50", "valid accepted",
+                     "unsound walks", "walks capped"], body))
+        for engine, outcomes in rows.items():
+            for outcome in outcomes:
+                for example in outcome.examples[:1]:
+                    print(f"- {engine} unsound walk: `{example[:120]}`")
+                    break
+    print("\n### Top refusal reasons (typedgen)\n")
+    print(table(["count", "reason"], [[n, r] for r, n in reasons.most_common(15)]))
+    print("\n### Recursive schemas (a $ref cycle) per subset\n")
+    print(table(["subset", "recursive"], [[s, n] for s, n in recursion.items()]))
+
+
+if __name__ == "__main__":
+    main()

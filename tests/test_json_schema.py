@@ -1,0 +1,340 @@
+"""json_schema_to_regex: each keyword honoured exactly, or refused with its pointer and keyword.
+
+Soundness is checked with Hypothesis: texts drawn from the regex are JSON that ``jsonschema``
+accepts (formats checked).  Completeness with hand-picked valid and invalid instances.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+import jsonschema
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import typedgen
+from typedgen import SchemaError, Whitespace, json_schema_to_regex
+from typedgen._json_schema_numbers import decimal_range, integer_range
+
+
+def matches(schema: Any, text: str, **options: Any) -> bool:
+    return re.fullmatch(json_schema_to_regex(schema, **options), text) is not None
+
+
+def check(schema: Any, valid: list[Any], invalid: list[Any]) -> None:
+    regex = re.compile(json_schema_to_regex(schema))
+    for value in valid:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        assert regex.fullmatch(text), f"valid {text} not matched"
+    for value in invalid:
+        text = value if isinstance(value, str) and value.startswith("RAW:") else None
+        text = text[4:] if text else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        assert not regex.fullmatch(text), f"invalid {text} matched"
+
+
+def refused(schema: Any, keyword: str | None, pointer: str = "") -> SchemaError:
+    with pytest.raises(SchemaError) as info:
+        json_schema_to_regex(schema)
+    assert info.value.keyword == keyword, info.value
+    if pointer:
+        assert info.value.pointer == pointer, info.value
+    return info.value
+
+
+# --- public API -----------------------------------------------------------------------------
+
+
+def test_public_names() -> None:
+    assert typedgen.json_schema_to_regex is json_schema_to_regex
+    assert typedgen.Whitespace is Whitespace
+    assert typedgen.schema_of(int) == {"type": "integer"}
+
+
+def test_schema_as_json_text() -> None:
+    assert matches('{"type": "boolean"}', "true")
+    with pytest.raises(SchemaError):
+        json_schema_to_regex("{not json")
+
+
+# --- scalars ----------------------------------------------------------------------------------
+
+
+def test_types_and_type_lists() -> None:
+    check({"type": "null"}, [None], [0, "null"])
+    check({"type": ["string", "null"]}, ["a", None], [1, True])
+    check({"type": "integer"}, [0, -7, 10**30], [1.5, "RAW:01", "RAW:+1", "RAW:1e3"])
+    check({"type": "number"}, [0, -1.5, 2.5e-7, 1e100], ["RAW:1.", "RAW:.5", "RAW:NaN",
+                                                        "RAW:Infinity", "RAW:1e999"])
+    check({"type": "boolean"}, [True, False], [0, "true"])
+
+
+def test_nullable_openapi() -> None:
+    check({"type": "integer", "nullable": True}, [1, None], ["x"])
+
+
+def test_integer_range_is_exact() -> None:
+    regex = re.compile(json_schema_to_regex({"type": "integer", "minimum": 18, "maximum": 130}))
+    for value in range(-200, 1200):
+        assert bool(regex.fullmatch(str(value))) == (18 <= value <= 130)
+
+
+@settings(max_examples=200, deadline=None)
+@given(low=st.one_of(st.none(), st.integers(-10**6, 10**6)),
+       high=st.one_of(st.none(), st.integers(-10**6, 10**6)),
+       value=st.integers(-2 * 10**6, 2 * 10**6))
+def test_integer_ranges(low: int | None, high: int | None, value: int) -> None:
+    regex = integer_range(low, high)
+    inside = (low is None or value >= low) and (high is None or value <= high)
+    assert bool(regex and re.fullmatch(regex, str(value))) == inside
+
+
+@settings(max_examples=200, deadline=None)
+@given(low=st.one_of(st.none(), st.decimals(-1000, 1000, places=3)),
+       high=st.one_of(st.none(), st.decimals(-1000, 1000, places=3)),
+       low_open=st.booleans(), high_open=st.booleans(),
+       value=st.decimals(-2000, 2000, places=4))
+def test_decimal_ranges(low: Decimal | None, high: Decimal | None, low_open: bool,
+                        high_open: bool, value: Decimal) -> None:
+    regex = decimal_range(low, low_open, high, high_open)
+    text = format(value, "f")
+    if text.startswith("-") and value == 0:
+        text = text[1:]
+    above = low is None or (value > low if low_open else value >= low)
+    below = high is None or (value < high if high_open else value <= high)
+    assert bool(regex and re.fullmatch(regex, text)) == (above and below)
+
+
+def test_number_bounds_exclusive_and_draft4() -> None:
+    check({"type": "number", "exclusiveMinimum": 0, "maximum": 1}, [0.5, 1, 1.0, 0.001],
+          [0, -0.5, 1.01, "RAW:-0"])
+    check({"type": "number", "minimum": 0, "exclusiveMinimum": True}, [0.1], [0])
+    check({"type": "integer", "maximum": 10, "exclusiveMaximum": True}, [9], [10])
+
+
+def test_multiple_of() -> None:
+    check({"type": "integer", "multipleOf": 5}, [0, 5, -15, 1000], [3, 12])
+    check({"type": "number", "multipleOf": 0.01, "minimum": 0}, [0, 1.5, 2.25], [1.234])
+    check({"type": "integer", "multipleOf": 7, "minimum": 0, "maximum": 50}, [0, 49], [50])
+    refused({"type": "number", "multipleOf": 0.3}, "multipleOf", "")
+    refused({"type": "integer", "multipleOf": 3}, "multipleOf")
+
+
+def test_strings() -> None:
+    check({"type": "string", "minLength": 2, "maxLength": 3}, ["ab", "abc", "é日本"],
+          ["a", "abcd"])
+    check({"type": "string"}, ["", 'q"uote\\', "tab\tnew\nline", "\u0001"],
+          ["RAW:\"\t\"", "RAW:\"\\x\"", "RAW:\"\\ud800\""])
+
+
+def test_pattern() -> None:
+    check({"type": "string", "pattern": "^[a-z]+-[0-9]{2}$"}, ["ab-12"], ["ab-1", "AB-12"])
+    check({"type": "string", "pattern": "ab"}, ["xxabyy", "ab"], ["a b"])
+    check({"type": "string", "pattern": "^[a-z]*$", "maxLength": 3}, ["", "abc"], ["abcd"])
+    refused({"type": "string", "pattern": "(a)\\1"}, "pattern")
+    refused({"type": "string", "pattern": "a", "maxLength": 3}, "pattern")
+
+
+@pytest.mark.parametrize(("name", "good", "bad"), [
+    ("date", "2024-02-29", "2023-02-29"),
+    ("time", "23:59:59.5+02:00", "24:00:00Z"),
+    ("date-time", "2020-01-01T00:00:00Z", "2020-01-01 00:00:00"),
+    ("duration", "P1Y2M3DT4H5M6S", "P1Y2D"),
+    ("email", "a.b@example.com", "a@b"),
+    ("uuid", "123e4567-e89b-12d3-a456-426614174000", "123e4567e89b12d3a456426614174000"),
+    ("uri", "https://example.com/a?b=c#d", "example.com"),
+    ("ipv4", "192.168.0.1", "256.1.1.1"),
+    ("ipv6", "2001:db8::1", "2001:db8:::1"),
+    ("hostname", "a-b.example.org", "-ab.org"),
+])
+def test_formats(name: str, good: str, bad: str) -> None:
+    check({"type": "string", "format": name}, [good], [bad])
+
+
+def test_unknown_format_is_an_annotation_and_spec_formats_are_refused() -> None:
+    assert matches({"type": "string", "format": "int64"}, '"x"')
+    refused({"type": "string", "format": "uri-template"}, "format")
+
+
+def test_enum_and_const_any_json_value() -> None:
+    check({"enum": [1, "a", None, [1, {"b": True}], {"c": []}]},
+          [1, 1.0, "a", None, [1, {"b": True}], {"c": []}], [2, "b", [1]])
+    check({"const": {"x": [1, 2]}}, [{"x": [1, 2]}], [{"x": [2, 1]}])
+    check({"type": "string", "enum": ["a", 1, "bb"], "maxLength": 1}, ["a"], [1, "bb"])
+
+
+# --- objects ----------------------------------------------------------------------------------
+
+
+def test_objects_in_schema_order_optional_present_or_absent() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "string"},
+                                                "c": {"type": "boolean"}},
+              "additionalProperties": False}
+    check(schema, [{}, {"a": 1}, {"b": "x"}, {"c": True}, {"a": 1, "c": False},
+                   {"a": 1, "b": "", "c": True}], [{"b": "x", "a": 1}, {"d": 1}, {"a": "1"}])
+    assert not matches(schema, "{,}")
+    assert not matches(schema, '{"a":1,}')
+    with_required = {**schema, "required": ["b"]}
+    check(with_required, [{"b": "x"}, {"a": 1, "b": "x", "c": True}], [{}, {"a": 1}])
+
+
+def test_additional_properties() -> None:
+    open_schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    check(open_schema, [{"a": 1, "b": [1, "x"]}, {"zz": None}, {"a": 1, "a2": 1, "b": 2}],
+          [{"a": "x"}])
+    assert not matches(open_schema, '{"a":1,"a":"x"}')  # a declared name is never "additional"
+    typed = {"type": "object", "additionalProperties": {"type": "integer"}}
+    check(typed, [{}, {"x": 1, "y": 2}], [{"x": "1"}])
+    check({"type": "object", "properties": {"a": {}}, "required": ["a"],
+           "additionalProperties": False}, [{"a": [1]}], [{"a": 1, "b": 2}])
+
+
+def test_pattern_properties_and_property_names() -> None:
+    check({"type": "object", "patternProperties": {"^x-": {"type": "integer"}},
+           "additionalProperties": False}, [{"x-a": 1}], [{"y": 1}, {"x-a": "1"}])
+    check({"type": "object", "propertyNames": {"maxLength": 2},
+           "additionalProperties": {"type": "integer"}}, [{"ab": 1}], [{"abc": 1}])
+
+
+def test_min_max_properties() -> None:
+    check({"type": "object", "additionalProperties": {"type": "integer"}, "maxProperties": 2},
+          [{}, {"a": 1, "b": 2}], [{"a": 1, "b": 2, "c": 3}])
+    refused({"type": "object", "properties": {"a": {}}, "minProperties": 1}, "minProperties")
+
+
+# --- arrays -----------------------------------------------------------------------------------
+
+
+def test_arrays() -> None:
+    check({"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 3},
+          [[1], [1, 2, 3]], [[], [1, 2, 3, 4], ["a"]])
+    check({"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string"}],
+           "items": False}, [[], [1], [1, "a"]], [[1, "a", 2], ["a"]])
+    check({"type": "array", "items": [{"type": "integer"}], "additionalItems": {"type": "string"}},
+          [[1, "a", "b"]], [[1, 2]])
+    check({"type": "array", "prefixItems": [{"const": 1}], "minItems": 2}, [[1, 2]], [[1]])
+
+
+def test_unique_items() -> None:
+    check({"type": "array", "items": {"enum": ["a", "b", "c"]}, "uniqueItems": True},
+          [[], ["a"], ["c", "a"], ["b", "c", "a"]], [["a", "a"]])
+    refused({"type": "array", "items": {"type": "string"}, "uniqueItems": True}, "uniqueItems")
+
+
+# --- combinators and references ---------------------------------------------------------------
+
+
+def test_all_of_is_merged_never_concatenated() -> None:
+    schema = {"allOf": [{"type": "integer", "minimum": 0}, {"maximum": 5}]}
+    check(schema, [0, 5], [6, -1, "RAW:05"])
+    objects = {"allOf": [{"properties": {"a": {"type": "integer"}}, "required": ["a"]},
+                         {"properties": {"b": {"type": "string"}}}],
+               "additionalProperties": False}
+    check(objects, [], [{"a": 1}])  # additionalProperties: false forbids a and b
+    check({"allOf": [{"properties": {"a": {"type": "integer"}}, "required": ["a"]},
+                     {"properties": {"b": {"type": "string"}}, "required": ["b"]}]},
+          [{"a": 1, "b": "x"}], [{"a": 1}, {"b": "x"}])
+
+
+def test_any_of_one_of_not_if() -> None:
+    check({"anyOf": [{"type": "integer"}, {"type": "string", "maxLength": 1}]}, [1, "a"], ["ab"])
+    check({"oneOf": [{"type": "integer"}, {"type": "string"}]}, [1, "a"], [None])
+    check({"oneOf": [{"type": "integer", "minimum": 0}, {"type": "integer", "maximum": 10}]},
+          [-1, 11], [0, 5, 10])
+    check({"type": "object", "oneOf": [{"required": ["a"]}, {"required": ["b"]}],
+           "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+           "additionalProperties": False}, [{"a": 1}, {"b": 2}], [{"a": 1, "b": 2}, {}])
+    check({"type": "integer", "not": {"enum": [1, 2]}}, [0, 3, -5], [1, 2])
+    check({"type": "string", "not": {"const": "x"}}, ["y", "xx", ""], ["x"])
+    check({"if": {"properties": {"k": {"const": "n"}}},
+           "then": {"properties": {"v": {"type": "integer"}}},
+           "else": {"properties": {"v": {"type": "string"}}},
+           "type": "object", "properties": {"k": {"type": "string"}, "v": True},
+           "required": ["k", "v"], "additionalProperties": False},
+          [{"k": "n", "v": 1}, {"k": "s", "v": "x"}], [{"k": "n", "v": "x"}, {"k": "s", "v": 1}])
+    error = refused({"oneOf": [{"type": "string", "pattern": "a"},
+                               {"type": "string", "pattern": "b"}]}, "oneOf", "")
+    assert "both match" in error.reason
+
+
+def test_refs_and_recursion() -> None:
+    schema = {"$defs": {"pos": {"type": "integer", "minimum": 1}},
+              "type": "array", "items": {"$ref": "#/$defs/pos"}}
+    check(schema, [[1, 2]], [[0]])
+    tree = {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#"}}},
+            "required": ["kids"], "additionalProperties": False}
+    regex = re.compile(json_schema_to_regex(tree, max_depth=2))
+    assert regex.fullmatch('{"kids":[{"kids":[]}]}')
+    assert regex.fullmatch('{"kids":[{"kids":[{"kids":[]}]}]}')
+    assert not regex.fullmatch('{"kids":[{"kids":[{"kids":[{"kids":[{"kids":[]}]}]}]}]}')
+    endless = {"type": "object", "properties": {"next": {"$ref": "#"}}, "required": ["next"]}
+    error = refused(endless, "$ref")
+    assert "recursive" in error.reason
+    refused({"$ref": "http://example.com/s.json"}, "$ref", "")
+    refused({"$ref": "#/$defs/missing"}, "$ref")
+
+
+def test_errors_carry_pointer_and_keyword() -> None:
+    error = refused({"type": "object", "properties": {"a/b": {"type": "array",
+                                                               "contains": {"type": "integer"}}}},
+                    "contains", "/properties/a~1b")
+    assert "(at /properties/a~1b/contains)" in str(error)
+    assert isinstance(error, ValueError)
+    refused({"type": "object", "dependentRequired": {"a": ["b"]}}, "dependentRequired")
+    with pytest.raises(SchemaError, match="no JSON value"):
+        json_schema_to_regex({"type": "integer", "minimum": 5, "maximum": 1})
+
+
+def test_annotations_ignored() -> None:
+    assert json_schema_to_regex({"type": "integer", "title": "t", "description": "d",
+                                 "default": 3, "examples": [1], "$comment": "c"}) == \
+        json_schema_to_regex({"type": "integer"})
+
+
+# --- whitespace -------------------------------------------------------------------------------
+
+
+def test_whitespace_policy() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "array", "items": {"type": "integer"}}},
+              "required": ["a"], "additionalProperties": False}
+    assert matches(schema, '{"a":[1,2]}')
+    assert not matches(schema, '{ "a": [1, 2] }')
+    pretty = json.dumps({"a": [1, 2]}, indent=2)
+    assert matches(schema, pretty, whitespace=Whitespace.flexible(8))
+    assert not matches(schema, '{"a":[1,' + " " * 20 + "2]}", whitespace=Whitespace.flexible(8))
+    assert Whitespace() == Whitespace.compact()
+    with pytest.raises(ValueError):
+        Whitespace(-1)
+
+
+# --- soundness with Hypothesis ----------------------------------------------------------------
+
+SCHEMAS: list[dict[str, Any]] = [
+    {"type": "object", "properties": {"name": {"type": "string", "maxLength": 5},
+                                      "age": {"type": "integer", "minimum": 0, "maximum": 150},
+                                      "email": {"type": "string", "format": "email"}},
+     "required": ["name"], "additionalProperties": False},
+    {"type": "array", "items": {"anyOf": [{"type": "number", "exclusiveMinimum": -2.5,
+                                           "maximum": 3.75}, {"type": "null"}]}, "maxItems": 4},
+    {"type": "object", "properties": {"k": {"enum": ["a", "b"]}}, "required": ["k"]},
+    {"type": "string", "pattern": "^[A-Z][a-z]{1,3}( [A-Z][a-z]*)?$"},
+    {"type": "object", "properties": {"when": {"type": "string", "format": "date-time"},
+                                      "span": {"type": "string", "format": "duration"},
+                                      "ip": {"type": "string", "format": "ipv6"}},
+     "additionalProperties": False},
+    {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "integer", "maximum": 10}]},
+    {"type": "object", "not": {"required": ["x"]}, "additionalProperties": {"type": "boolean"}},
+]
+
+
+@pytest.mark.parametrize("schema", SCHEMAS, ids=[str(i) for i in range(len(SCHEMAS))])
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_drawn_instances_validate(schema: dict[str, Any], data: st.DataObject) -> None:
+    text = data.draw(st.from_regex(json_schema_to_regex(schema), fullmatch=True))
+    value = json.loads(text)
+    jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER).validate(value)
