@@ -1,0 +1,263 @@
+"""Constrained decoding throughput on vLLM: unconstrained vs typedgen vs vLLM's built-in
+``xgrammar`` and ``guidance`` backends, on the default model, in one run.
+
+Workload: ``--batch`` requests (default 32) in one ``LLM.generate`` call, greedy, the same
+``--max-tokens`` for every method. The prompts are the typed-function prompts of the extraction
+set (``extraction_data.py``, cycled to fill the batch); each constrained request asks for JSON
+of its case's schema (``typedgen.schema_of``), the same schema for every engine.
+
+For every method the batch first runs once with ``max_tokens=4`` (**set-up**: compiling the 24
+schemas, tokenizer tables), then the timed run. Reported per run:
+
+* **tokens/s**: output tokens / wall time of the ``generate`` call;
+* **vs matched**: constrained outputs stop early (short JSON), so a shrinking batch makes their
+  tokens/s lower whatever the constraint costs. Each constrained run is therefore followed by an
+  unconstrained run with ``ignore_eos=True`` and, per request, ``max_tokens`` = the number of
+  tokens that request produced under the constraint: the same tokens per request and the same
+  batch shape, without a constraint. The ratio of the two is the constraint's cost.
+  ``vs free`` compares with plain unconstrained generation of ``--max-tokens``;
+* **hooks**: time spent inside the constraint machinery, measured by wrapping (in this
+  benchmark's process only, vLLM runs in-process) typedgen's ``TypedgenLogitsProcessor.apply``
+  and ``update_state`` (which includes compiling a schema at a request's admission), and vLLM's
+  ``StructuredOutputManager.grammar_bitmask``, ``accept_tokens``, ``grammar_init`` and the model
+  runner's ``apply_grammar_bitmask``; as a share of wall time and per engine step (one
+  ``LLMEngine.step`` call). vLLM's backends compile grammars in a thread pool: that time is not
+  in their hooks (only the wait is in the wall time).
+
+Run: ``.venv/bin/python benchmarks/bench_vllm.py [--batch 32] [--max-tokens 64]
+[--methods unconstrained,typedgen,xgrammar,guidance] [--no-matched]``. Each backend's engine
+runs in its own process. Timings on a shared CPU are noisy: compare ratios within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _engines
+from extraction_data import CASES
+
+METHODS = ("unconstrained", "typedgen", "xgrammar", "guidance")
+SETUP_TOKENS = 4
+
+
+class HookClock:
+    """Accumulates the time spent in wrapped functions, per bucket, and counts engine steps."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.steps = 0
+
+    def reset(self) -> None:
+        self.seconds = {}
+        self.steps = 0
+
+    def timed(self, bucket: str, func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                elapsed = time.perf_counter() - started
+                self.seconds[bucket] = self.seconds.get(bucket, 0.0) + elapsed
+
+        return wrapper
+
+    def counted(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            self.steps += 1
+            return func(*args, **kwargs)
+
+        return wrapper
+
+
+def instrument(clock: HookClock) -> None:
+    """Wrap typedgen's processor (bucket ``typedgen``) and vLLM's structured-output hooks
+    (bucket ``vllm``), and count engine steps (this process only)."""
+    from vllm.v1.engine.llm_engine import LLMEngine
+    from vllm.v1.structured_output import StructuredOutputManager
+    from vllm.v1.worker import gpu_model_runner
+
+    from typedgen.processors.vllm import TypedgenLogitsProcessor
+
+    LLMEngine.step = clock.counted(LLMEngine.step)  # type: ignore[method-assign]
+    for bucket, owner, names in (
+        ("typedgen", TypedgenLogitsProcessor, ("apply", "update_state")),
+        ("vllm", StructuredOutputManager, ("grammar_bitmask", "accept_tokens", "grammar_init")),
+        ("vllm", gpu_model_runner, ("apply_grammar_bitmask",)),
+    ):
+        for name in names:
+            setattr(owner, name, clock.timed(bucket, getattr(owner, name)))
+
+
+def worker(args: argparse.Namespace) -> None:
+    _engines.configure_environment()
+    clock = HookClock()
+    instrument(clock)
+    from vllm import SamplingParams
+
+    import typedgen
+
+    compact = args.peer_whitespace == "compact"
+    model = _engines.build_model(args.worker, max_num_seqs=args.batch, compact=compact)
+    cases = [CASES[i % len(CASES)] for i in range(args.batch)]
+    prompts = []
+    for case in cases:
+        function = _engines.typed_function(model, case, max_tokens=args.max_tokens)
+        prompts.append(function.prompt(case.text))
+    generators = [typedgen.generate.json(model, case.target) for case in cases]
+
+    def params_of(method: str, max_tokens: int) -> list[Any]:
+        greedy = SamplingParams(temperature=0.0, max_tokens=max_tokens)
+        if method == "unconstrained":
+            return [greedy] * len(cases)
+        if method == "typedgen":
+            return [g.sampling_params(sampling_params=greedy) for g in generators]
+        return [
+            _engines.peer_params(
+                typedgen.schema_of(case.target), max_tokens=max_tokens, compact=compact
+            )
+            for case in cases
+        ]
+
+    def timed_run(name: str, params: list[Any], bucket: str) -> dict[str, Any]:
+        clock.reset()
+        started = time.perf_counter()
+        outputs = model.generate(prompts, params)
+        wall = time.perf_counter() - started
+        lengths = [len(o.outputs[0].token_ids) for o in outputs]
+        finished = sum(o.outputs[0].finish_reason == "stop" for o in outputs)
+        print(f"[{args.worker}] {name}: {sum(lengths)} tokens in {wall:.1f} s", file=sys.stderr)
+        return {
+            "name": name,
+            "wall": wall,
+            "tokens": sum(lengths),
+            "lengths": lengths,
+            "steps": clock.steps,
+            "hooks": clock.seconds.get(bucket, 0.0),
+            "stopped": finished,
+        }
+
+    runs = []
+    for method in args.methods.split(","):
+        started = time.perf_counter()
+        model.generate(prompts, params_of(method, SETUP_TOKENS))
+        setup = time.perf_counter() - started
+        bucket = "typedgen" if method == "typedgen" else "vllm"
+        run = timed_run(method, params_of(method, args.max_tokens), bucket)
+        run["setup"] = setup
+        runs.append(run)
+        if method != "unconstrained" and args.matched:
+            matched = [
+                SamplingParams(temperature=0.0, max_tokens=max(n, 1), ignore_eos=True)
+                for n in run["lengths"]
+            ]
+            runs.append(timed_run(f"unconstrained, lengths of {method}", matched, bucket))
+    Path(args.out).write_text(json.dumps({"backend": args.worker, "runs": runs}))
+
+
+def report(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
+    runs = {run["name"]: run for result in results for run in result["runs"]}
+    free = runs.get("unconstrained")
+
+    def rate(run: dict[str, Any]) -> float:
+        return float(run["tokens"] / run["wall"])
+
+    print(
+        f"\n## vLLM throughput: default model, batch {args.batch}, max_tokens {args.max_tokens}, "
+        f"greedy, peers' whitespace: {args.peer_whitespace}\n"
+    )
+    rows = []
+    for name, run in runs.items():
+        method = name.split(",")[0]
+        matched = runs.get(f"unconstrained, lengths of {name}")
+        is_constrained = method != "unconstrained"
+        rows.append(
+            [
+                name,
+                run["tokens"],
+                f"{run['wall']:.1f}",
+                f"{rate(run):.1f}",
+                f"{rate(run) / rate(matched):.3f}" if matched else "",
+                f"{rate(run) / rate(free):.3f}" if free and name != "unconstrained" else "",
+                run["steps"],
+                f"{1000 * run['wall'] / max(run['steps'], 1):.0f}",
+                f"{run['hooks']:.2f}" if is_constrained else "",
+                f"{100 * run['hooks'] / run['wall']:.2f} %" if is_constrained else "",
+                f"{1000 * run['hooks'] / max(run['steps'], 1):.2f}" if is_constrained else "",
+                f"{run['stopped']}/{args.batch}",
+                f"{run['setup']:.1f}" if "setup" in run else "",
+            ]
+        )
+    header = [
+        "run",
+        "output tokens",
+        "wall s",
+        "tokens/s",
+        "vs matched",
+        "vs free",
+        "steps",
+        "ms/step",
+        "hooks s",
+        "hooks % wall",
+        "hooks ms/step",
+        "ended by EOS",
+        "set-up s",
+    ]
+    print(_engines.table(header, rows))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument(
+        "--no-matched",
+        dest="matched",
+        action="store_false",
+        help="skip the length-matched unconstrained runs",
+    )
+    parser.add_argument(
+        "--peer-whitespace",
+        choices=["compact", "any"],
+        default="compact",
+        help="compact: the backends' disable_any_whitespace (typedgen's default is compact too)",
+    )
+    parser.add_argument("--worker", choices=_engines.BACKENDS, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    unknown = set(args.methods.split(",")) - set(METHODS)
+    if unknown:
+        parser.error(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
+    if args.worker:
+        worker(args)
+        return
+    wanted = args.methods.split(",")
+    # unconstrained and typedgen run in the first (xgrammar) engine
+    groups = [
+        (backend, [m for m in wanted if m == backend or (i == 0 and m in METHODS[:2])])
+        for i, backend in enumerate(_engines.BACKENDS)
+    ]
+    options = [
+        f"--batch={args.batch}",
+        f"--max-tokens={args.max_tokens}",
+        f"--peer-whitespace={args.peer_whitespace}",
+        *([] if args.matched else ["--no-matched"]),
+    ]
+    results = _engines.run_workers(__file__, [g for g in groups if g[1]], options)
+    report(args, results)
+
+
+if __name__ == "__main__":
+    main()
