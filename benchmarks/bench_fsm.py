@@ -304,6 +304,26 @@ def instance_ids(tokenizer: Any, vocab: Vocabulary, text: str) -> list[int]:
     raise RuntimeError(f"cannot tokenize {text!r} exactly")
 
 
+def run_case(engine: Engine, case: Case, ids: list[int], repeat: int) -> Result:
+    """The best of ``repeat`` fresh runs (fewest seconds to first mask), so that a load spike
+    on a shared machine does not decide a figure; runs slower than 0.2 s are not repeated."""
+    best: Result | None = None
+    for _ in range(repeat):
+        gc.collect()
+        try:
+            result = engine.run(case, ids)
+        except Exception as exc:  # a peer refusing a regex or a valid token
+            return Result(error=f"{type(exc).__name__}: {str(exc)[:80]}")
+        if result.error:
+            return result
+        if best is None or result.ttfm < best.ttfm:
+            best = result
+        if result.ttfm > 0.2:
+            break
+    assert best is not None
+    return best
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -337,6 +357,7 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
     parser.add_argument("--quick", action="store_true", help="every 4th JSON regex only")
     parser.add_argument("--detail", action="store_true", help="print one row per regex too")
+    parser.add_argument("--repeat", type=int, default=3, help="fresh runs per regex (best kept)")
     args = parser.parse_args()
     all_cases = cases()
     if args.quick:
@@ -357,11 +378,7 @@ def main() -> None:
             prep = time.perf_counter() - t0
             ttfms, masks, memories, errors = [], [], [], []
             for case in all_cases:
-                gc.collect()
-                try:
-                    result = engine.run(case, ids[case.name])
-                except Exception as exc:  # a peer refusing a regex or a valid token
-                    result = Result(error=f"{type(exc).__name__}: {str(exc)[:80]}")
+                result = run_case(engine, case, ids[case.name], args.repeat)
                 if result.error:
                     errors.append(f"{case.name}: {result.error}")
                     continue

@@ -30,6 +30,7 @@ from cpython.pythread cimport (
     PyThread_free_lock,
     PyThread_release_lock,
     PyThread_type_lock,
+    NOWAIT_LOCK,
     WAIT_LOCK,
 )
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
@@ -951,8 +952,9 @@ cdef class Guide:
     cdef uint32_t* _locked_mask(self, long state) except NULL:
         cdef uint32_t* mask
         self._check(state)
-        with nogil:
-            PyThread_acquire_lock(self.lock, WAIT_LOCK)
+        if not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
+            with nogil:
+                PyThread_acquire_lock(self.lock, WAIT_LOCK)
         try:
             mask = self._mask(<int>state)
         finally:
@@ -967,17 +969,17 @@ cdef class Guide:
             arr = <cnp.ndarray>out
         else:
             arr = out.numpy()  # a CPU torch tensor shares its memory with the array
-        if arr.ndim != 2 or arr.shape[1] != self.n_words:
+        if cnp.PyArray_NDIM(arr) != 2 or cnp.PyArray_DIMS(arr)[1] != self.n_words:
             raise ValueError(
                 f"bitmask must have shape (rows, {self.n_words}), got {(<object>arr).shape}")
-        if arr.dtype != np.int32:
+        if cnp.PyArray_TYPE(arr) != cnp.NPY_INT32:
             raise ValueError(f"bitmask must be int32, got {arr.dtype}")
-        if row < 0 or row >= arr.shape[0]:
-            raise IndexError(f"row {row} out of range for {arr.shape[0]} rows")
-        if arr.strides[1] != 4 or not arr.flags.writeable:
+        if row < 0 or row >= cnp.PyArray_DIMS(arr)[0]:
+            raise IndexError(f"row {row} out of range for {cnp.PyArray_DIMS(arr)[0]} rows")
+        if cnp.PyArray_STRIDES(arr)[1] != 4 or not cnp.PyArray_ISWRITEABLE(arr):
             raise ValueError("bitmask rows must be contiguous and writeable")
         cdef uint32_t* mask = self._locked_mask(state)
-        memcpy(<char*>cnp.PyArray_DATA(arr) + row * arr.strides[0], mask,
+        memcpy(<char*>cnp.PyArray_DATA(arr) + row * cnp.PyArray_STRIDES(arr)[0], mask,
                self.n_words * sizeof(uint32_t))
 
     def allowed_token_ids(self, long state) -> list[int]:
@@ -1047,8 +1049,10 @@ cdef class Guide:
     cdef int _step_bytes(self, int state, const uint8_t* data, Py_ssize_t n) except -3:
         cdef Py_ssize_t i
         cdef int s = state
+        cdef bint locked = PyThread_acquire_lock(self.lock, NOWAIT_LOCK)
         with nogil:
-            PyThread_acquire_lock(self.lock, WAIT_LOCK)
+            if not locked:
+                PyThread_acquire_lock(self.lock, WAIT_LOCK)
             for i in range(n):
                 s = self.automaton.step(s, data[i])
                 if s < 0:
