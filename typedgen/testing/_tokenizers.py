@@ -18,9 +18,10 @@ setup``) put on disk; nothing is fetched from a model hub:
 ===================== =========================================================================
 
 Converting takes seconds (the GGUF about ten), so :func:`load_tokenizer` keeps each tokenizer
-for the life of the process and saves the converted form under :func:`cache_dir`, in a folder
-whose name is derived from the source file's path, size and modification time and from the
-transformers version, so that a changed source or library never reuses a stale conversion.
+for the life of the process and saves the converted form in typedgen's cache folder
+(:func:`typedgen._cache.cache_dir`), in a folder whose name is derived from the source file's
+path, size and modification time and from the transformers version, so that a changed source
+or library never reuses a stale conversion.
 """
 
 from __future__ import annotations
@@ -28,16 +29,16 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.util
-import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TOKENIZER_NAMES", "cache_dir", "gpt2_bpe_path", "load_tokenizer", "tokenizer_source"]
+from typedgen._cache import cache_dir, publish_folder
+
+__all__ = ["TOKENIZER_NAMES", "gpt2_bpe_path", "load_tokenizer", "tokenizer_source"]
 
 TOKENIZER_NAMES = ("sentencepiece-32k", "tekken-131k", "gpt2-50k", "smollm2-49k")
 
@@ -46,18 +47,11 @@ _GPT2_FILE = "gpt2.tiktoken"
 _GPT2_EOS = "<|endoftext|>"
 
 
-def cache_dir() -> Path:
-    """Where typedgen keeps converted artefacts: ``$TYPEDGEN_CACHE_DIR``, else
-    ``~/.cache/typedgen`` (the same folder as the default model's conversion)."""
-    configured = os.environ.get("TYPEDGEN_CACHE_DIR")
-    return Path(configured) if configured else Path.home() / ".cache" / "typedgen"
-
-
 def gpt2_bpe_path() -> Path:
     """The places searched for ``gpt2.tiktoken``, first match wins.
 
     ``make setup`` stores it in ``<venv>/share/typedgen/`` (``sys.prefix``); a copy in
-    :func:`cache_dir` is used where the environment is not a virtual environment of ours.
+    the cache folder is used where the environment is not a virtual environment of ours.
     Raises :class:`FileNotFoundError` naming both places when neither has it.
     """
     candidates = [Path(sys.prefix) / "share" / "typedgen" / _GPT2_FILE, cache_dir() / _GPT2_FILE]
@@ -155,17 +149,8 @@ def _convert(name: str, source: Path, folder: Path) -> None:
         "gpt2-50k": _build_gpt2,
         "smollm2-49k": _build_gguf,
     }
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=folder.parent))
-    try:
+    with publish_folder(folder) as staging:
         builders[name](source, staging).save_pretrained(str(staging))
-        try:
-            staging.rename(folder)
-        except OSError:
-            if not (folder / "tokenizer.json").is_file():  # not a concurrent winner: a failure
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _build_sentencepiece(source: Path, staging: Path) -> Any:
