@@ -278,7 +278,8 @@ cdef class RegexAutomaton(Automaton):
     """The DFA of a byte NFA (``typedgen._regex.Nfa``), built lazily, one state at a time.
 
     ``max_states`` bounds the number of DFA states; exceeding it raises StateLimitError (for
-    ``pattern``) from whichever call needed the new state.
+    ``pattern``) from whichever call needed the new state. Not thread-safe by itself: a
+    :class:`Guide` serializes every use of its automaton.
     """
 
     cdef int num_nodes, accept_node, max_states, n_states, cap_states
@@ -917,7 +918,7 @@ cdef class Guide:
     def is_final(self, long state) -> bool:
         """True when EOS is allowed in ``state`` (the text so far is a complete match)."""
         self._check(state)
-        return state == 0 or self.automaton.accepting(<int>state - 1)
+        return state == 0 or self._accepting(<int>state - 1)
 
     cdef uint32_t* _mask(self, int state) except NULL:
         """The memoized mask of a guide state; the caller holds the lock."""
@@ -948,6 +949,17 @@ cdef class Guide:
         if state >= self.n_masks:
             self.n_masks = state + 1
         return mask
+
+    cdef bint _accepting(self, int state) noexcept:
+        """Whether automaton state ``state`` accepts, read under the lock (a walk in another
+        thread may be growing the automaton's arrays)."""
+        cdef bint result
+        if not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
+            with nogil:
+                PyThread_acquire_lock(self.lock, WAIT_LOCK)
+        result = self.automaton.accepting(state)
+        PyThread_release_lock(self.lock)
+        return result
 
     cdef uint32_t* _locked_mask(self, long state) except NULL:
         cdef uint32_t* mask
@@ -1013,7 +1025,7 @@ cdef class Guide:
         if token_id < 0 or token_id >= self.vocab_size:
             raise GuideError(f"token id {token_id} outside the vocabulary (size {self.vocab_size})")
         if self._is_eos(token_id):
-            if state == 0 or self.automaton.accepting(<int>state - 1):
+            if state == 0 or self._accepting(<int>state - 1):
                 return 0
             raise GuideError(f"EOS token {token_id} is not allowed in state {state}: the text "
                              "so far is not a complete match")
