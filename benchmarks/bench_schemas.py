@@ -47,11 +47,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_fsm import LLGuidance, OutlinesCore, XGrammar, instance_ids  # noqa: E402
+from bench_fsm import LLGuidance, OutlinesCore, XGrammar, instance_ids
 
-from typedgen import SchemaError, Vocabulary, json_schema_to_regex  # noqa: E402
-from typedgen._compiler import compile_regex  # noqa: E402
-from typedgen.testing import load_tokenizer  # noqa: E402
+from typedgen import SchemaError, Vocabulary, json_schema_to_regex
+from typedgen._compiler import compile_regex
+from typedgen.testing import load_tokenizer
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "maskbench-public"
 
@@ -120,7 +120,8 @@ class XGrammarMatcher(Matcher):
     def __init__(self, schema: Any, engine: XGrammar) -> None:
         self.engine = engine
         compiled = engine.compiler.compile_json_schema(
-            json.dumps(schema), any_whitespace=False, separators=(",", ":"))
+            json.dumps(schema), any_whitespace=False, separators=(",", ":")
+        )
         self.matcher = engine.xgr.GrammarMatcher(compiled)
         self.matcher.fill_next_token_bitmask(engine.out)
 
@@ -133,7 +134,8 @@ class XGrammarMatcher(Matcher):
 
     def accepts_eos(self) -> bool:
         return bool(self.matcher.is_terminated()) or bool(
-            self.matcher.accept_token(self.engine.eos))
+            self.matcher.accept_token(self.engine.eos)
+        )
 
     def reset(self) -> None:
         self.matcher.reset()
@@ -143,7 +145,8 @@ class LLGuidanceMatcher(Matcher):
     def __init__(self, schema: Any, engine: LLGuidance) -> None:
         self.engine = engine
         grammar = engine.llg.LLMatcher.grammar_from_json_schema(
-            schema, defaults={"whitespace_flexible": False})
+            schema, defaults={"whitespace_flexible": False}
+        )
         self.matcher = engine.llg.LLMatcher(engine.tokenizer, grammar, log_level=0)
         engine.fill(self.matcher, engine.out)
         if self.matcher.is_error():
@@ -201,18 +204,27 @@ class Bench:
         self.vocab = Vocabulary.from_tokenizer(self.tokenizer)
         self.vocab.trie  # noqa: B018 (once per vocabulary, outside the timings)
         self.eos = min(self.vocab.eos_token_ids)
-        self.one_byte = np.array([d is not None and len(d) == 1 for d in self.vocab.token_bytes]
-                                 + [False] * (self.vocab.size - len(self.vocab.token_bytes)))
+        self.one_byte = np.array(
+            [d is not None and len(d) == 1 for d in self.vocab.token_bytes]
+            + [False] * (self.vocab.size - len(self.vocab.token_bytes))
+        )
         self.structural = self.one_byte & np.array(
-            [d is not None and len(d) == 1 and d in b'"{}[],:0123456789-.tfnrue'
-             for d in self.vocab.token_bytes]
-            + [False] * (self.vocab.size - len(self.vocab.token_bytes)))
+            [
+                d is not None and len(d) == 1 and d in b'"{}[],:0123456789-.tfnrue'
+                for d in self.vocab.token_bytes
+            ]
+            + [False] * (self.vocab.size - len(self.vocab.token_bytes))
+        )
         self.closing = self.one_byte & np.array(
             [d is not None and len(d) == 1 and d in b'"}]' for d in self.vocab.token_bytes]
-            + [False] * (self.vocab.size - len(self.vocab.token_bytes)))
+            + [False] * (self.vocab.size - len(self.vocab.token_bytes))
+        )
         self.engines: dict[str, Any] = {}
-        for name, cls in (("xgrammar", XGrammar), ("llguidance", LLGuidance),
-                          ("outlines_core", OutlinesCore)):
+        for name, cls in (
+            ("xgrammar", XGrammar),
+            ("llguidance", LLGuidance),
+            ("outlines_core", OutlinesCore),
+        ):
             if name in args.engines:
                 engine = cls()
                 engine.prepare(self.vocab, self.tokenizer)
@@ -223,8 +235,11 @@ class Bench:
     def matcher(self, engine: str, schema: Any) -> Matcher:
         if engine == "typedgen":
             return TypedgenMatcher(schema, self.vocab)
-        cls = {"xgrammar": XGrammarMatcher, "llguidance": LLGuidanceMatcher,
-               "outlines_core": OutlinesMatcher}[engine]
+        cls = {
+            "xgrammar": XGrammarMatcher,
+            "llguidance": LLGuidanceMatcher,
+            "outlines_core": OutlinesMatcher,
+        }[engine]
         return cls(schema, self.engines[engine])  # type: ignore[abstract]
 
     def measure(self, engine: str, case: dict[str, Any]) -> Outcome:
@@ -234,8 +249,9 @@ class Bench:
         try:
             matcher = self.matcher(engine, schema)
         except SchemaError as error:
-            outcome.error = error.reason if error.keyword is None else (
-                f"{error.keyword}: {error.reason}")
+            outcome.error = (
+                error.reason if error.keyword is None else (f"{error.keyword}: {error.reason}")
+            )
             return outcome
         except Exception as error:  # a peer's own failure, reported as its refusal
             outcome.error = f"{type(error).__name__}: {str(error)[:120]}"
@@ -367,8 +383,8 @@ def _refs(node: Any) -> list[str]:
 
 def _resolve(schema: Any, pointer: str) -> Any:
     node = schema
-    for token in pointer.split("/")[1:]:
-        token = token.replace("~1", "/").replace("~0", "~")
+    for raw in pointer.split("/")[1:]:
+        token = raw.replace("~1", "/").replace("~0", "~")
         if isinstance(node, dict) and token in node:
             node = node[token]
         elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
@@ -405,8 +421,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--subsets", nargs="*", default=None)
     parser.add_argument("--limit", type=int, default=100)
-    parser.add_argument("--engines", nargs="*",
-                        default=["typedgen", "xgrammar", "llguidance", "outlines_core"])
+    parser.add_argument(
+        "--engines", nargs="*", default=["typedgen", "xgrammar", "llguidance", "outlines_core"]
+    )
     parser.add_argument("--tokenizer", default="sentencepiece-32k")
     parser.add_argument("--walks", type=int, default=20)
     parser.add_argument("--max-tokens", type=int, default=200)
@@ -437,18 +454,32 @@ def main() -> None:
         body = []
         for engine, outcomes in rows.items():
             ttfm = [o.ttfm for o in outcomes if o.compiled]
-            body.append([
-                engine,
-                f"{100 * sum(o.compiled for o in outcomes) / max(1, len(outcomes)):.0f} %",
-                f"{100 * sum(o.sound for o in outcomes) / max(1, len(outcomes)):.0f} %",
-                f"{1000 * statistics.median(ttfm):.1f} ms" if ttfm else "-",
-                f"{sum(o.accepted for o in outcomes)}/{sum(o.valid for o in outcomes)}",
-                f"{sum(o.unsound for o in outcomes)}/{sum(o.walks for o in outcomes)}",
-                str(sum(o.capped for o in outcomes)),
-            ])
+            body.append(
+                [
+                    engine,
+                    f"{100 * sum(o.compiled for o in outcomes) / max(1, len(outcomes)):.0f} %",
+                    f"{100 * sum(o.sound for o in outcomes) / max(1, len(outcomes)):.0f} %",
+                    f"{1000 * statistics.median(ttfm):.1f} ms" if ttfm else "-",
+                    f"{sum(o.accepted for o in outcomes)}/{sum(o.valid for o in outcomes)}",
+                    f"{sum(o.unsound for o in outcomes)}/{sum(o.walks for o in outcomes)}",
+                    str(sum(o.capped for o in outcomes)),
+                ]
+            )
             summary.append([subset, engine, body[-1][2]])
-        print(table(["engine", "compiled", "sound coverage", "TTFM p50", "valid accepted",
-                     "unsound walks", "walks capped"], body))
+        print(
+            table(
+                [
+                    "engine",
+                    "compiled",
+                    "sound coverage",
+                    "TTFM p50",
+                    "valid accepted",
+                    "unsound walks",
+                    "walks capped",
+                ],
+                body,
+            )
+        )
         for engine, outcomes in rows.items():
             for outcome in outcomes:
                 for example in outcome.examples[:1]:

@@ -67,8 +67,11 @@ def test_types_and_type_lists() -> None:
     check({"type": "null"}, [None], [0, "null"])
     check({"type": ["string", "null"]}, ["a", None], [1, True])
     check({"type": "integer"}, [0, -7, 10**30], [1.5, "RAW:01", "RAW:+1", "RAW:1e3"])
-    check({"type": "number"}, [0, -1.5, 2.5e-7, 1e100], ["RAW:1.", "RAW:.5", "RAW:NaN",
-                                                        "RAW:Infinity", "RAW:1e999"])
+    check(
+        {"type": "number"},
+        [0, -1.5, 2.5e-7, 1e100],
+        ["RAW:1.", "RAW:.5", "RAW:NaN", "RAW:Infinity", "RAW:1e999"],
+    )
     check({"type": "boolean"}, [True, False], [0, "true"])
 
 
@@ -83,9 +86,11 @@ def test_integer_range_is_exact() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(low=st.one_of(st.none(), st.integers(-10**6, 10**6)),
-       high=st.one_of(st.none(), st.integers(-10**6, 10**6)),
-       value=st.integers(-2 * 10**6, 2 * 10**6))
+@given(
+    low=st.one_of(st.none(), st.integers(-(10**6), 10**6)),
+    high=st.one_of(st.none(), st.integers(-(10**6), 10**6)),
+    value=st.integers(-2 * 10**6, 2 * 10**6),
+)
 def test_integer_ranges(low: int | None, high: int | None, value: int) -> None:
     regex = integer_range(low, high)
     inside = (low is None or value >= low) and (high is None or value <= high)
@@ -93,12 +98,16 @@ def test_integer_ranges(low: int | None, high: int | None, value: int) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(low=st.one_of(st.none(), st.decimals(-1000, 1000, places=3)),
-       high=st.one_of(st.none(), st.decimals(-1000, 1000, places=3)),
-       low_open=st.booleans(), high_open=st.booleans(),
-       value=st.decimals(-2000, 2000, places=4))
-def test_decimal_ranges(low: Decimal | None, high: Decimal | None, low_open: bool,
-                        high_open: bool, value: Decimal) -> None:
+@given(
+    low=st.one_of(st.none(), st.decimals(-1000, 1000, places=3)),
+    high=st.one_of(st.none(), st.decimals(-1000, 1000, places=3)),
+    low_open=st.booleans(),
+    high_open=st.booleans(),
+    value=st.decimals(-2000, 2000, places=4),
+)
+def test_decimal_ranges(
+    low: Decimal | None, high: Decimal | None, low_open: bool, high_open: bool, value: Decimal
+) -> None:
     regex = decimal_range(low, low_open, high, high_open)
     text = format(value, "f")
     if text.startswith("-") and value == 0:
@@ -109,8 +118,11 @@ def test_decimal_ranges(low: Decimal | None, high: Decimal | None, low_open: boo
 
 
 def test_number_bounds_exclusive_and_draft4() -> None:
-    check({"type": "number", "exclusiveMinimum": 0, "maximum": 1}, [0.5, 1, 1.0, 0.001],
-          [0, -0.5, 1.01, "RAW:-0"])
+    check(
+        {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        [0.5, 1, 1.0, 0.001],
+        [0, -0.5, 1.01, "RAW:-0"],
+    )
     check({"type": "number", "minimum": 0, "exclusiveMinimum": True}, [0.1], [0])
     check({"type": "integer", "maximum": 10, "exclusiveMaximum": True}, [9], [10])
 
@@ -124,10 +136,12 @@ def test_multiple_of() -> None:
 
 
 def test_strings() -> None:
-    check({"type": "string", "minLength": 2, "maxLength": 3}, ["ab", "abc", "é日本"],
-          ["a", "abcd"])
-    check({"type": "string"}, ["", 'q"uote\\', "tab\tnew\nline", "\u0001"],
-          ["RAW:\"\t\"", "RAW:\"\\x\"", "RAW:\"\\ud800\""])
+    check({"type": "string", "minLength": 2, "maxLength": 3}, ["ab", "abc", "é日本"], ["a", "abcd"])
+    check(
+        {"type": "string"},
+        ["", 'q"uote\\', "tab\tnew\nline", "\u0001"],
+        ['RAW:"\t"', 'RAW:"\\x"', 'RAW:"\\ud800"'],
+    )
 
 
 def test_pattern() -> None:
@@ -138,18 +152,21 @@ def test_pattern() -> None:
     refused({"type": "string", "pattern": "a", "maxLength": 3}, "pattern")
 
 
-@pytest.mark.parametrize(("name", "good", "bad"), [
-    ("date", "2024-02-29", "2023-02-29"),
-    ("time", "23:59:59.5+02:00", "24:00:00Z"),
-    ("date-time", "2020-01-01T00:00:00Z", "2020-01-01 00:00:00"),
-    ("duration", "P1Y2M3DT4H5M6S", "P1Y2D"),
-    ("email", "a.b@example.com", "a@b"),
-    ("uuid", "123e4567-e89b-12d3-a456-426614174000", "123e4567e89b12d3a456426614174000"),
-    ("uri", "https://example.com/a?b=c#d", "example.com"),
-    ("ipv4", "192.168.0.1", "256.1.1.1"),
-    ("ipv6", "2001:db8::1", "2001:db8:::1"),
-    ("hostname", "a-b.example.org", "-ab.org"),
-])
+@pytest.mark.parametrize(
+    ("name", "good", "bad"),
+    [
+        ("date", "2024-02-29", "2023-02-29"),
+        ("time", "23:59:59.5+02:00", "24:00:00Z"),
+        ("date-time", "2020-01-01T00:00:00Z", "2020-01-01 00:00:00"),
+        ("duration", "P1Y2M3DT4H5M6S", "P1Y2D"),
+        ("email", "a.b@example.com", "a@b"),
+        ("uuid", "123e4567-e89b-12d3-a456-426614174000", "123e4567e89b12d3a456426614174000"),
+        ("uri", "https://example.com/a?b=c#d", "example.com"),
+        ("ipv4", "192.168.0.1", "256.1.1.1"),
+        ("ipv6", "2001:db8::1", "2001:db8:::1"),
+        ("hostname", "a-b.example.org", "-ab.org"),
+    ],
+)
 def test_formats(name: str, good: str, bad: str) -> None:
     check({"type": "string", "format": name}, [good], [bad])
 
@@ -160,8 +177,11 @@ def test_unknown_format_is_an_annotation_and_spec_formats_are_refused() -> None:
 
 
 def test_enum_and_const_any_json_value() -> None:
-    check({"enum": [1, "a", None, [1, {"b": True}], {"c": []}]},
-          [1, 1.0, "a", None, [1, {"b": True}], {"c": []}], [2, "b", [1]])
+    check(
+        {"enum": [1, "a", None, [1, {"b": True}], {"c": []}]},
+        [1, 1.0, "a", None, [1, {"b": True}], {"c": []}],
+        [2, "b", [1]],
+    )
     check({"const": {"x": [1, 2]}}, [{"x": [1, 2]}], [{"x": [2, 1]}])
     check({"type": "string", "enum": ["a", 1, "bb"], "maxLength": 1}, ["a"], [1, "bb"])
 
@@ -170,11 +190,16 @@ def test_enum_and_const_any_json_value() -> None:
 
 
 def test_objects_in_schema_order_optional_present_or_absent() -> None:
-    schema = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "string"},
-                                                "c": {"type": "boolean"}},
-              "additionalProperties": False}
-    check(schema, [{}, {"a": 1}, {"b": "x"}, {"c": True}, {"a": 1, "c": False},
-                   {"a": 1, "b": "", "c": True}], [{"b": "x", "a": 1}, {"d": 1}, {"a": "1"}])
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "integer"}, "b": {"type": "string"}, "c": {"type": "boolean"}},
+        "additionalProperties": False,
+    }
+    check(
+        schema,
+        [{}, {"a": 1}, {"b": "x"}, {"c": True}, {"a": 1, "c": False}, {"a": 1, "b": "", "c": True}],
+        [{"b": "x", "a": 1}, {"d": 1}, {"a": "1"}],
+    )
     assert not matches(schema, "{,}")
     assert not matches(schema, '{"a":1,}')
     with_required = {**schema, "required": ["b"]}
@@ -183,25 +208,53 @@ def test_objects_in_schema_order_optional_present_or_absent() -> None:
 
 def test_additional_properties() -> None:
     open_schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
-    check(open_schema, [{"a": 1, "b": [1, "x"]}, {"zz": None}, {"a": 1, "a2": 1, "b": 2}],
-          [{"a": "x"}])
+    check(
+        open_schema,
+        [{"a": 1, "b": [1, "x"]}, {"zz": None}, {"a": 1, "a2": 1, "b": 2}],
+        [{"a": "x"}],
+    )
     assert not matches(open_schema, '{"a":1,"a":"x"}')  # a declared name is never "additional"
     typed = {"type": "object", "additionalProperties": {"type": "integer"}}
     check(typed, [{}, {"x": 1, "y": 2}], [{"x": "1"}])
-    check({"type": "object", "properties": {"a": {}}, "required": ["a"],
-           "additionalProperties": False}, [{"a": [1]}], [{"a": 1, "b": 2}])
+    check(
+        {
+            "type": "object",
+            "properties": {"a": {}},
+            "required": ["a"],
+            "additionalProperties": False,
+        },
+        [{"a": [1]}],
+        [{"a": 1, "b": 2}],
+    )
 
 
 def test_pattern_properties_and_property_names() -> None:
-    check({"type": "object", "patternProperties": {"^x-": {"type": "integer"}},
-           "additionalProperties": False}, [{"x-a": 1}], [{"y": 1}, {"x-a": "1"}])
-    check({"type": "object", "propertyNames": {"maxLength": 2},
-           "additionalProperties": {"type": "integer"}}, [{"ab": 1}], [{"abc": 1}])
+    check(
+        {
+            "type": "object",
+            "patternProperties": {"^x-": {"type": "integer"}},
+            "additionalProperties": False,
+        },
+        [{"x-a": 1}],
+        [{"y": 1}, {"x-a": "1"}],
+    )
+    check(
+        {
+            "type": "object",
+            "propertyNames": {"maxLength": 2},
+            "additionalProperties": {"type": "integer"},
+        },
+        [{"ab": 1}],
+        [{"abc": 1}],
+    )
 
 
 def test_min_max_properties() -> None:
-    check({"type": "object", "additionalProperties": {"type": "integer"}, "maxProperties": 2},
-          [{}, {"a": 1, "b": 2}], [{"a": 1, "b": 2, "c": 3}])
+    check(
+        {"type": "object", "additionalProperties": {"type": "integer"}, "maxProperties": 2},
+        [{}, {"a": 1, "b": 2}],
+        [{"a": 1, "b": 2, "c": 3}],
+    )
     refused({"type": "object", "properties": {"a": {}}, "minProperties": 1}, "minProperties")
 
 
@@ -209,18 +262,30 @@ def test_min_max_properties() -> None:
 
 
 def test_arrays() -> None:
-    check({"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 3},
-          [[1], [1, 2, 3]], [[], [1, 2, 3, 4], ["a"]])
-    check({"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string"}],
-           "items": False}, [[], [1], [1, "a"]], [[1, "a", 2], ["a"]])
-    check({"type": "array", "items": [{"type": "integer"}], "additionalItems": {"type": "string"}},
-          [[1, "a", "b"]], [[1, 2]])
+    check(
+        {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 3},
+        [[1], [1, 2, 3]],
+        [[], [1, 2, 3, 4], ["a"]],
+    )
+    check(
+        {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string"}], "items": False},
+        [[], [1], [1, "a"]],
+        [[1, "a", 2], ["a"]],
+    )
+    check(
+        {"type": "array", "items": [{"type": "integer"}], "additionalItems": {"type": "string"}},
+        [[1, "a", "b"]],
+        [[1, 2]],
+    )
     check({"type": "array", "prefixItems": [{"const": 1}], "minItems": 2}, [[1, 2]], [[1]])
 
 
 def test_unique_items() -> None:
-    check({"type": "array", "items": {"enum": ["a", "b", "c"]}, "uniqueItems": True},
-          [[], ["a"], ["c", "a"], ["b", "c", "a"]], [["a", "a"]])
+    check(
+        {"type": "array", "items": {"enum": ["a", "b", "c"]}, "uniqueItems": True},
+        [[], ["a"], ["c", "a"], ["b", "c", "a"]],
+        [["a", "a"]],
+    )
     refused({"type": "array", "items": {"type": "string"}, "uniqueItems": True}, "uniqueItems")
 
 
@@ -230,42 +295,80 @@ def test_unique_items() -> None:
 def test_all_of_is_merged_never_concatenated() -> None:
     schema = {"allOf": [{"type": "integer", "minimum": 0}, {"maximum": 5}]}
     check(schema, [0, 5], [6, -1, "RAW:05"])
-    objects = {"allOf": [{"properties": {"a": {"type": "integer"}}, "required": ["a"]},
-                         {"properties": {"b": {"type": "string"}}}],
-               "additionalProperties": False}
+    objects = {
+        "allOf": [
+            {"properties": {"a": {"type": "integer"}}, "required": ["a"]},
+            {"properties": {"b": {"type": "string"}}},
+        ],
+        "additionalProperties": False,
+    }
     check(objects, [], [{"a": 1}])  # additionalProperties: false forbids a and b
-    check({"allOf": [{"properties": {"a": {"type": "integer"}}, "required": ["a"]},
-                     {"properties": {"b": {"type": "string"}}, "required": ["b"]}]},
-          [{"a": 1, "b": "x"}], [{"a": 1}, {"b": "x"}])
+    check(
+        {
+            "allOf": [
+                {"properties": {"a": {"type": "integer"}}, "required": ["a"]},
+                {"properties": {"b": {"type": "string"}}, "required": ["b"]},
+            ]
+        },
+        [{"a": 1, "b": "x"}],
+        [{"a": 1}, {"b": "x"}],
+    )
 
 
 def test_any_of_one_of_not_if() -> None:
     check({"anyOf": [{"type": "integer"}, {"type": "string", "maxLength": 1}]}, [1, "a"], ["ab"])
     check({"oneOf": [{"type": "integer"}, {"type": "string"}]}, [1, "a"], [None])
-    check({"oneOf": [{"type": "integer", "minimum": 0}, {"type": "integer", "maximum": 10}]},
-          [-1, 11], [0, 5, 10])
-    check({"type": "object", "oneOf": [{"required": ["a"]}, {"required": ["b"]}],
-           "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
-           "additionalProperties": False}, [{"a": 1}, {"b": 2}], [{"a": 1, "b": 2}, {}])
+    check(
+        {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "integer", "maximum": 10}]},
+        [-1, 11],
+        [0, 5, 10],
+    )
+    check(
+        {
+            "type": "object",
+            "oneOf": [{"required": ["a"]}, {"required": ["b"]}],
+            "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+            "additionalProperties": False,
+        },
+        [{"a": 1}, {"b": 2}],
+        [{"a": 1, "b": 2}, {}],
+    )
     check({"type": "integer", "not": {"enum": [1, 2]}}, [0, 3, -5], [1, 2])
     check({"type": "string", "not": {"const": "x"}}, ["y", "xx", ""], ["x"])
-    check({"if": {"properties": {"k": {"const": "n"}}},
-           "then": {"properties": {"v": {"type": "integer"}}},
-           "else": {"properties": {"v": {"type": "string"}}},
-           "type": "object", "properties": {"k": {"type": "string"}, "v": True},
-           "required": ["k", "v"], "additionalProperties": False},
-          [{"k": "n", "v": 1}, {"k": "s", "v": "x"}], [{"k": "n", "v": "x"}, {"k": "s", "v": 1}])
-    error = refused({"oneOf": [{"type": "string", "pattern": "a"},
-                               {"type": "string", "pattern": "b"}]}, "oneOf", "")
+    check(
+        {
+            "if": {"properties": {"k": {"const": "n"}}},
+            "then": {"properties": {"v": {"type": "integer"}}},
+            "else": {"properties": {"v": {"type": "string"}}},
+            "type": "object",
+            "properties": {"k": {"type": "string"}, "v": True},
+            "required": ["k", "v"],
+            "additionalProperties": False,
+        },
+        [{"k": "n", "v": 1}, {"k": "s", "v": "x"}],
+        [{"k": "n", "v": "x"}, {"k": "s", "v": 1}],
+    )
+    error = refused(
+        {"oneOf": [{"type": "string", "pattern": "a"}, {"type": "string", "pattern": "b"}]},
+        "oneOf",
+        "",
+    )
     assert "both match" in error.reason
 
 
 def test_refs_and_recursion() -> None:
-    schema = {"$defs": {"pos": {"type": "integer", "minimum": 1}},
-              "type": "array", "items": {"$ref": "#/$defs/pos"}}
+    schema = {
+        "$defs": {"pos": {"type": "integer", "minimum": 1}},
+        "type": "array",
+        "items": {"$ref": "#/$defs/pos"},
+    }
     check(schema, [[1, 2]], [[0]])
-    tree = {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#"}}},
-            "required": ["kids"], "additionalProperties": False}
+    tree = {
+        "type": "object",
+        "properties": {"kids": {"type": "array", "items": {"$ref": "#"}}},
+        "required": ["kids"],
+        "additionalProperties": False,
+    }
     regex = re.compile(json_schema_to_regex(tree, max_depth=2))
     assert regex.fullmatch('{"kids":[{"kids":[]}]}')
     assert regex.fullmatch('{"kids":[{"kids":[{"kids":[]}]}]}')
@@ -278,9 +381,14 @@ def test_refs_and_recursion() -> None:
 
 
 def test_errors_carry_pointer_and_keyword() -> None:
-    error = refused({"type": "object", "properties": {"a/b": {"type": "array",
-                                                               "contains": {"type": "integer"}}}},
-                    "contains", "/properties/a~1b")
+    error = refused(
+        {
+            "type": "object",
+            "properties": {"a/b": {"type": "array", "contains": {"type": "integer"}}},
+        },
+        "contains",
+        "/properties/a~1b",
+    )
     assert "(at /properties/a~1b/contains)" in str(error)
     assert isinstance(error, ValueError)
     refused({"type": "object", "dependentRequired": {"a": ["b"]}}, "dependentRequired")
@@ -289,17 +397,28 @@ def test_errors_carry_pointer_and_keyword() -> None:
 
 
 def test_annotations_ignored() -> None:
-    assert json_schema_to_regex({"type": "integer", "title": "t", "description": "d",
-                                 "default": 3, "examples": [1], "$comment": "c"}) == \
-        json_schema_to_regex({"type": "integer"})
+    assert json_schema_to_regex(
+        {
+            "type": "integer",
+            "title": "t",
+            "description": "d",
+            "default": 3,
+            "examples": [1],
+            "$comment": "c",
+        }
+    ) == json_schema_to_regex({"type": "integer"})
 
 
 # --- whitespace -------------------------------------------------------------------------------
 
 
 def test_whitespace_policy() -> None:
-    schema = {"type": "object", "properties": {"a": {"type": "array", "items": {"type": "integer"}}},
-              "required": ["a"], "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "array", "items": {"type": "integer"}}},
+        "required": ["a"],
+        "additionalProperties": False,
+    }
     assert matches(schema, '{"a":[1,2]}')
     assert not matches(schema, '{ "a": [1, 2] }')
     pretty = json.dumps({"a": [1, 2]}, indent=2)
@@ -313,18 +432,37 @@ def test_whitespace_policy() -> None:
 # --- soundness with Hypothesis ----------------------------------------------------------------
 
 SCHEMAS: list[dict[str, Any]] = [
-    {"type": "object", "properties": {"name": {"type": "string", "maxLength": 5},
-                                      "age": {"type": "integer", "minimum": 0, "maximum": 150},
-                                      "email": {"type": "string", "format": "email"}},
-     "required": ["name"], "additionalProperties": False},
-    {"type": "array", "items": {"anyOf": [{"type": "number", "exclusiveMinimum": -2.5,
-                                           "maximum": 3.75}, {"type": "null"}]}, "maxItems": 4},
+    {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "maxLength": 5},
+            "age": {"type": "integer", "minimum": 0, "maximum": 150},
+            "email": {"type": "string", "format": "email"},
+        },
+        "required": ["name"],
+        "additionalProperties": False,
+    },
+    {
+        "type": "array",
+        "items": {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": -2.5, "maximum": 3.75},
+                {"type": "null"},
+            ]
+        },
+        "maxItems": 4,
+    },
     {"type": "object", "properties": {"k": {"enum": ["a", "b"]}}, "required": ["k"]},
     {"type": "string", "pattern": "^[A-Z][a-z]{1,3}( [A-Z][a-z]*)?$"},
-    {"type": "object", "properties": {"when": {"type": "string", "format": "date-time"},
-                                      "span": {"type": "string", "format": "duration"},
-                                      "ip": {"type": "string", "format": "ipv6"}},
-     "additionalProperties": False},
+    {
+        "type": "object",
+        "properties": {
+            "when": {"type": "string", "format": "date-time"},
+            "span": {"type": "string", "format": "duration"},
+            "ip": {"type": "string", "format": "ipv6"},
+        },
+        "additionalProperties": False,
+    },
     {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "integer", "maximum": 10}]},
     {"type": "object", "not": {"required": ["x"]}, "additionalProperties": {"type": "boolean"}},
 ]
@@ -337,4 +475,5 @@ def test_drawn_instances_validate(schema: dict[str, Any], data: st.DataObject) -
     text = data.draw(st.from_regex(json_schema_to_regex(schema), fullmatch=True))
     value = json.loads(text)
     jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER).validate(value)
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    ).validate(value)

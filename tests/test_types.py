@@ -14,7 +14,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, NamedTuple, Optional, Union
+from typing import Annotated, Any, Literal, NamedTuple, NotRequired, Optional, Required, Union
 
 import annotated_types as at
 import jsonschema
@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, EmailStr, Field, TypeAdapter
-from typing_extensions import NotRequired, Required, TypedDict
+from typing_extensions import TypedDict
 
 from typedgen import SchemaError, json_schema_to_regex, schema_of
 from typedgen._types import Target, target_of
@@ -58,7 +58,7 @@ class Segment:
 
 class Address(BaseModel):
     street: str = Field(min_length=1, max_length=20)
-    zip_code: Optional[str] = Field(default=None, alias="zip", pattern=r"^\d{5}$")
+    zip_code: str | None = Field(default=None, alias="zip", pattern=r"^\d{5}$")
 
 
 class Person(BaseModel):
@@ -100,7 +100,7 @@ class Schedule(BaseModel):
     id: uuid.UUID
 
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 CASES: list[tuple[Any, Any]] = [
     (
         Person,
@@ -125,9 +125,9 @@ CASES: list[tuple[Any, Any]] = [
     (Annotated[float, at.Ge(0.5), at.Lt(99.99)], 12.25),
     (Annotated[str, at.MinLen(2), at.MaxLen(4)], "abc"),
     (Annotated[str, Field(pattern=r"^[A-Z]{2}-\d{3}$")], "AB-123"),
-    (Optional[int], None),
-    (Union[int, str, None], "x"),
-    (Annotated[Union[Cat, Dog], Field(discriminator="kind")], Dog(kind="dog", good=True)),
+    (Optional[int], None),  # noqa: UP045 (the spelling under test)
+    (Union[int, str, None], "x"),  # noqa: UP007 (the spelling under test)
+    (Annotated[Cat | Dog, Field(discriminator="kind")], Dog(kind="dog", good=True)),
     (list[Point], [Point(1, 1)]),
     (tuple[int, str, bool], (1, "a", True)),
     (tuple[int, ...], (1, 2, 3)),

@@ -71,23 +71,73 @@ _TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
 _ALL_TYPES = frozenset(_TYPES)
 
 # Keywords that carry no validation meaning (annotations, containers, vendor metadata).
-_IGNORED = frozenset({
-    "$schema", "$id", "id", "$comment", "$anchor", "$vocabulary", "$defs", "definitions",
-    "title", "description", "default", "examples", "example", "deprecated", "readOnly",
-    "writeOnly", "contentEncoding", "contentMediaType", "contentSchema", "discriminator",
-    "xml", "externalDocs", "markdownDescription", "$dynamicAnchor", "$recursiveAnchor",
-})
+_IGNORED = frozenset(
+    {
+        "$schema",
+        "$id",
+        "id",
+        "$comment",
+        "$anchor",
+        "$vocabulary",
+        "$defs",
+        "definitions",
+        "title",
+        "description",
+        "default",
+        "examples",
+        "example",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "contentEncoding",
+        "contentMediaType",
+        "contentSchema",
+        "discriminator",
+        "xml",
+        "externalDocs",
+        "markdownDescription",
+        "$dynamicAnchor",
+        "$recursiveAnchor",
+    }
+)
 # Validation keywords of the drafts that this module does not (fully) honour: refused when used.
-_REFUSED = frozenset({
-    "dependentRequired", "dependentSchemas", "dependencies", "contains", "minContains",
-    "maxContains", "$dynamicRef", "$recursiveRef",
-})
+_REFUSED = frozenset(
+    {
+        "dependentRequired",
+        "dependentSchemas",
+        "dependencies",
+        "contains",
+        "minContains",
+        "maxContains",
+        "$dynamicRef",
+        "$recursiveRef",
+    }
+)
+_BOUND_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
 # Formats defined by the drafts but not honoured: refused.  Unknown formats are annotations.
-_SPEC_FORMATS = frozenset({
-    "date", "time", "date-time", "duration", "email", "idn-email", "hostname", "idn-hostname",
-    "ipv4", "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template",
-    "json-pointer", "relative-json-pointer", "regex",
-})
+_SPEC_FORMATS = frozenset(
+    {
+        "date",
+        "time",
+        "date-time",
+        "duration",
+        "email",
+        "idn-email",
+        "hostname",
+        "idn-hostname",
+        "ipv4",
+        "ipv6",
+        "uri",
+        "uri-reference",
+        "iri",
+        "iri-reference",
+        "uuid",
+        "uri-template",
+        "json-pointer",
+        "relative-json-pointer",
+        "regex",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -127,7 +177,7 @@ class Whitespace:
 def json_schema_to_regex(
     schema: Mapping[str, Any] | bool | str,
     *,
-    whitespace: Whitespace = Whitespace(),  # noqa: B008 (frozen, immutable)
+    whitespace: Whitespace = Whitespace(),
     max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> str:
     """Regex matching exactly the JSON texts (written as described in the module docstring)
@@ -152,7 +202,7 @@ def json_schema_to_regex(
         try:
             regex = compiler.value(schema, "")
             break
-        except _TooLarge as error:
+        except _TooLargeError as error:
             if depth == 0 or not (compiler.cut or compiler.any_used):
                 raise SchemaError(
                     f"the regex for this schema would exceed {MAX_REGEX_CHARS} characters",
@@ -231,14 +281,18 @@ class _Flat:
         enum = self.enum
         if other.enum is not None:
             enum = other.enum if enum is None else tuple(v for v in enum if _in(v, other.enum))
-        if self.pattern_properties and other.additional or other.pattern_properties and self.additional:
+        if (self.pattern_properties and other.additional) or (
+            other.pattern_properties and self.additional
+        ):
             raise SchemaError(
                 "patternProperties combined with additionalProperties from another subschema "
                 "is not supported",
                 pointer=self.pointer("patternProperties") or other.pointer("patternProperties"),
                 keyword="patternProperties",
             )
-        names = list(dict.fromkeys([n for n, _ in self.properties] + [n for n, _ in other.properties]))
+        names = list(
+            dict.fromkeys([n for n, _ in self.properties] + [n for n, _ in other.properties])
+        )
         properties = tuple((n, self.rule(n) + other.rule(n)) for n in names)
         prefix_len = max(len(self.prefix), len(other.prefix))
         prefix = tuple(
@@ -274,6 +328,10 @@ class _Flat:
         if not merged.types or (merged.enum is not None and not merged.enum):
             return None
         return merged
+
+
+def _other_types(kinds: set[str] | frozenset[str]) -> _Flat:
+    return _Flat(types=_ALL_TYPES - frozenset(kinds))
 
 
 def _min(a: int | None, b: int | None) -> int | None:
@@ -350,7 +408,9 @@ class _Compiler:
     cut: str = ""  # pointer of a $ref that recursion cut off (for the error message)
     any_used: bool = False  # whether an "any value" was unrolled
     depth: dict[str, int] = field(default_factory=dict)
-    memo: dict[tuple[int, str, tuple[tuple[str, int], ...]], str | None] = field(default_factory=dict)
+    memo: dict[tuple[int, str, tuple[tuple[str, int], ...]], str | None] = field(
+        default_factory=dict
+    )
 
     # ----- structure
 
@@ -376,7 +436,7 @@ class _Compiler:
         finally:
             self.depth = saved
         if result is not None and len(result) > MAX_REGEX_CHARS:
-            raise _TooLarge(pointer)
+            raise _TooLargeError(pointer)
         self.memo[key] = result
         return result
 
@@ -394,7 +454,7 @@ class _Compiler:
         finally:
             self.depth = saved
         if result is not None and len(result) > MAX_REGEX_CHARS:
-            raise _TooLarge(subs[0][1] if subs else "")
+            raise _TooLargeError(subs[0][1] if subs else "")
         return result
 
     # ----- flattening: $ref, allOf, anyOf, oneOf, not, if/then/else
@@ -470,7 +530,9 @@ class _Compiler:
         subs = _list(schema, "oneOf", pointer)
         branches: list[list[_Flat]] = []
         for index, sub in enumerate(subs):
-            branches.append(self._conj(base, self.flatten(sub, f"{pointer}/oneOf/{index}"), pointer))
+            branches.append(
+                self._conj(base, self.flatten(sub, f"{pointer}/oneOf/{index}"), pointer)
+            )
         out: list[_Flat] = []
         for i, left in enumerate(branches):
             alternatives = left
@@ -483,7 +545,9 @@ class _Compiler:
                     raise SchemaError(
                         f"oneOf branches {i} and {j} may both match the same value, and exactly-"
                         f"one cannot be expressed ({error.reason})",
-                        pointer=pointer, keyword="oneOf") from None
+                        pointer=pointer,
+                        keyword="oneOf",
+                    ) from None
                 alternatives = self._conj(alternatives, negated, pointer)
             out.extend(alternatives)
         return out
@@ -493,24 +557,23 @@ class _Compiler:
         merged = a.conj(b)
         if merged is None:
             return True
-        for kind in merged.types:
-            if not self._disjoint_type(kind, a, b, merged):
-                return False
-        return True
+        return all(self._disjoint_type(kind, a, b, merged) for kind in merged.types)
 
     def _disjoint_type(self, kind: str, a: _Flat, b: _Flat, merged: _Flat) -> bool:
         if merged.enum is not None:
-            return not any(_type_of(v) == kind or (kind == "number" and _type_of(v) == "integer")
-                           for v in merged.enum)
+            return not any(
+                _type_of(v) == kind or (kind == "number" and _type_of(v) == "integer")
+                for v in merged.enum
+            )
         if kind in ("integer", "number"):
             low, high = merged.low, merged.high
             if low is not None and high is not None:
-                return low.value > high.value or (low.value == high.value and (low.open or high.open))
+                return low.value > high.value or (
+                    low.value == high.value and (low.open or high.open)
+                )
             return False
         if kind == "string":
-            if merged.max_length is not None and merged.min_length > merged.max_length:
-                return True
-            return False
+            return merged.max_length is not None and merged.min_length > merged.max_length
         if kind == "array":
             return merged.max_items is not None and merged.min_items > merged.max_items
         if kind == "object":
@@ -552,14 +615,22 @@ class _Compiler:
         if not isinstance(schema, Mapping):
             raise SchemaError("a schema must be an object or a boolean", pointer=pointer)
         out: list[_Flat] = []
+        low, high = _bounds(schema, pointer)
+        numbers = frozenset({"integer", "number"})
+        if low is not None or high is not None:
+            out.append(_Flat(types=_ALL_TYPES - numbers))
+        if low is not None:
+            out.append(_Flat(types=numbers, high=_Bound(low.value, not low.open)))
+        if high is not None:
+            out.append(_Flat(types=numbers, low=_Bound(high.value, not high.open)))
         for key, value in schema.items():
-            out.extend(self._negate_keyword(schema, key, value, pointer))
+            if key not in _BOUND_KEYWORDS:
+                out.extend(self._negate_keyword(schema, key, value, pointer))
         return out
 
     def _negate_keyword(
         self, schema: Mapping[str, Any], key: str, value: Any, pointer: str
     ) -> list[_Flat]:
-        others = lambda kinds: _Flat(types=_ALL_TYPES - frozenset(kinds))  # noqa: E731
         if key in _IGNORED or key in ("then", "else") or key.startswith("x-"):
             return []
         if key == "type":
@@ -568,54 +639,49 @@ class _Compiler:
                 kinds = kinds | {"integer"}
             if "integer" in kinds:
                 kinds = kinds | {"number"}  # "numbers that are not integers": narrowed away
-            return [others(kinds)] if _ALL_TYPES - kinds else []
+            return [_other_types(kinds)] if _ALL_TYPES - kinds else []
         if key in ("const", "enum"):
             values = [value] if key == "const" else list(value)
             return [_Flat(not_enum=tuple(values))]
-        if key in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-            flat = self._own({key: value, **({"minimum": schema["minimum"]} if key == "exclusiveMinimum" and isinstance(value, bool) and "minimum" in schema else {}), **({"maximum": schema["maximum"]} if key == "exclusiveMaximum" and isinstance(value, bool) and "maximum" in schema else {})}, pointer)
-            if flat is None:
-                return [_Flat()]
-            if isinstance(value, bool):
-                return []
-            out = [others({"integer", "number"})]
-            if flat.low is not None:
-                out.append(_Flat(types=frozenset({"integer", "number"}),
-                                 high=_Bound(flat.low.value, not flat.low.open)))
-            if flat.high is not None:
-                out.append(_Flat(types=frozenset({"integer", "number"}),
-                                 low=_Bound(flat.high.value, not flat.high.open)))
-            return out
         if key in ("minLength", "maxLength", "minItems", "maxItems"):
             count = _count(value, pointer, key)
             kind = "string" if "Length" in key else "array"
-            out = [others({kind})]
-            if key.startswith("min") and count > 0:
-                bound = {"max_length": count - 1} if kind == "string" else {"max_items": count - 1}
-                out.append(replace(_Flat(types=frozenset({kind})), **bound))
-            if key.startswith("max"):
-                bound = {"min_length": count + 1} if kind == "string" else {"min_items": count + 1}
-                out.append(replace(_Flat(types=frozenset({kind})), **bound))
+            out = [_other_types({kind})]
+            only = frozenset({kind})
+            if key == "minLength" and count > 0:
+                out.append(_Flat(types=only, max_length=count - 1))
+            elif key == "minItems" and count > 0:
+                out.append(_Flat(types=only, max_items=count - 1))
+            elif key == "maxLength":
+                out.append(_Flat(types=only, min_length=count + 1))
+            elif key == "maxItems":
+                out.append(_Flat(types=only, min_items=count + 1))
             return out
         if key == "required":
             names = list(value)
             if not names:
                 return []
-            out = [others({"object"})]
+            out = [_other_types({"object"})]
             for name in names:
-                out.append(_Flat(types=frozenset({"object"}),
-                                 properties=((name, ((False, f"{pointer}/required"),)),)))
+                out.append(
+                    _Flat(
+                        types=frozenset({"object"}),
+                        properties=((name, ((False, f"{pointer}/required"),)),),
+                    )
+                )
             return out
         if key == "properties":
-            out = [others({"object"})]
+            out = [_other_types({"object"})]
             for name, sub in value.items():
                 sub_pointer = f"{pointer}/properties/{_escape_pointer(name)}"
                 for negated in self.negate(sub, sub_pointer):
-                    out.append(_Flat(
-                        types=frozenset({"object"}),
-                        required=(name,),
-                        properties=((name, ((_Negated((negated,)), sub_pointer),)),),
-                    ))
+                    out.append(
+                        _Flat(
+                            types=frozenset({"object"}),
+                            required=(name,),
+                            properties=((name, ((_Negated((negated,)), sub_pointer),)),),
+                        )
+                    )
             return out
         if key == "not":
             return self.flatten(value, f"{pointer}/not")
@@ -625,7 +691,9 @@ class _Compiler:
                 result = self._conj(result, self.negate(sub, f"{pointer}/anyOf/{index}"), pointer)
             return result
         if key == "allOf":
-            return [f for i, sub in enumerate(value) for f in self.negate(sub, f"{pointer}/allOf/{i}")]
+            return [
+                f for i, sub in enumerate(value) for f in self.negate(sub, f"{pointer}/allOf/{i}")
+            ]
         if key == "$ref":
             target, target_pointer = self._resolve(value, pointer)
             return self.negate(target, target_pointer)
@@ -642,7 +710,8 @@ class _Compiler:
         root_id = self.root.get("$id", "") if isinstance(self.root, Mapping) else ""
         if base and base != str(root_id).partition("#")[0]:
             raise SchemaError(
-                f"only local references are supported, not {ref!r}", pointer=pointer,
+                f"only local references are supported, not {ref!r}",
+                pointer=pointer,
                 keyword="$ref",
             )
         fragment = unquote(fragment)
@@ -652,15 +721,16 @@ class _Compiler:
                 raise SchemaError(f"anchor {ref!r} not found", pointer=pointer, keyword="$ref")
             return found
         node: Any = self.root
-        for token in fragment.split("/")[1:]:
-            token = token.replace("~1", "/").replace("~0", "~")
+        for raw in fragment.split("/")[1:]:
+            token = raw.replace("~1", "/").replace("~0", "~")
             if isinstance(node, Mapping) and token in node:
                 node = node[token]
             elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
                 node = node[int(token)]
             else:
-                raise SchemaError(f"reference {ref!r} does not resolve", pointer=pointer,
-                                  keyword="$ref")
+                raise SchemaError(
+                    f"reference {ref!r} does not resolve", pointer=pointer, keyword="$ref"
+                )
         return node, fragment
 
     # ----- own keywords of one schema object
@@ -700,10 +770,14 @@ class _Compiler:
                 raise SchemaError("multipleOf must be > 0", pointer=pointer, keyword="multipleOf")
             fields["multiple_of"] = (step,)
             where["multipleOf"] = pointer
-        for key, name in (("minLength", "min_length"), ("maxLength", "max_length"),
-                          ("minItems", "min_items"), ("maxItems", "max_items"),
-                          ("minProperties", "min_properties"),
-                          ("maxProperties", "max_properties")):
+        for key, name in (
+            ("minLength", "min_length"),
+            ("maxLength", "max_length"),
+            ("minItems", "min_items"),
+            ("maxItems", "max_items"),
+            ("minProperties", "min_properties"),
+            ("maxProperties", "max_properties"),
+        ):
             if key in schema:
                 fields[name] = _count(schema[key], pointer, key)
                 where[key] = pointer
@@ -718,8 +792,9 @@ class _Compiler:
         if "properties" in schema:
             props = schema["properties"]
             if not isinstance(props, Mapping):
-                raise SchemaError("properties must be an object", pointer=pointer,
-                                  keyword="properties")
+                raise SchemaError(
+                    "properties must be an object", pointer=pointer, keyword="properties"
+                )
             fields["properties"] = tuple(
                 (name, ((sub, f"{pointer}/properties/{_escape_pointer(name)}"),))
                 for name, sub in props.items()
@@ -741,8 +816,9 @@ class _Compiler:
         if "required" in schema:
             required = schema["required"]
             if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
-                raise SchemaError("required must be an array of strings", pointer=pointer,
-                                  keyword="required")
+                raise SchemaError(
+                    "required must be an array of strings", pointer=pointer, keyword="required"
+                )
             fields["required"] = tuple(dict.fromkeys(required))
         items = schema.get("items")
         if isinstance(items, list):  # drafts 4-7: array form of items
@@ -752,13 +828,16 @@ class _Compiler:
         else:
             if "prefixItems" in schema:
                 fields["prefix"] = tuple(
-                    ((s, f"{pointer}/prefixItems/{i}"),) for i, s in enumerate(schema["prefixItems"])
+                    ((s, f"{pointer}/prefixItems/{i}"),)
+                    for i, s in enumerate(schema["prefixItems"])
                 )
             if "items" in schema:
                 fields["items"] = ((items, f"{pointer}/items"),)
         if "unevaluatedItems" in schema:
-            fields["items"] = (*fields.get("items", ()),
-                               (schema["unevaluatedItems"], f"{pointer}/unevaluatedItems"))
+            fields["items"] = (
+                *fields.get("items", ()),
+                (schema["unevaluatedItems"], f"{pointer}/unevaluatedItems"),
+            )
         if schema.get("uniqueItems") is True:
             fields["unique"] = True
             where["uniqueItems"] = pointer
@@ -798,8 +877,9 @@ class _Compiler:
                 continue
             if rest != _Flat(types=rest.types, where=rest.where):
                 if checker is None:
-                    compact = _Compiler(self.root, Whitespace(), self.max_depth,
-                                        depth=dict(self.depth))
+                    compact = _Compiler(
+                        self.root, Whitespace(), self.max_depth, depth=dict(self.depth)
+                    )
                     regex = compact.generate(rest)
                     if regex is None:
                         return None
@@ -832,8 +912,11 @@ class _Compiler:
         raise SchemaError(f"{value!r} is not a JSON value")
 
     def _kind(self, kind: str, flat: _Flat) -> str | None:
-        not_enum = [v for v in flat.not_enum if _type_of(v) == kind
-                    or (kind == "number" and _type_of(v) == "integer")]
+        not_enum = [
+            v
+            for v in flat.not_enum
+            if _type_of(v) == kind or (kind == "number" and _type_of(v) == "integer")
+        ]
         if kind == "null":
             return None if not_enum else "null"
         if kind == "boolean":
@@ -882,11 +965,16 @@ class _Compiler:
             elif step.normalize().as_tuple().digits == (1,):
                 exponent = int(step.normalize().as_tuple().exponent)
                 digits = -exponent
-                fraction_digits = digits if fraction_digits is None else min(fraction_digits, digits)
+                fraction_digits = (
+                    digits if fraction_digits is None else min(fraction_digits, digits)
+                )
             else:
                 raise SchemaError(
                     f"multipleOf {step} on numbers cannot be expressed (only integers and powers "
-                    "of ten are)", pointer=flat.pointer("multipleOf"), keyword="multipleOf")
+                    "of ten are)",
+                    pointer=flat.pointer("multipleOf"),
+                    keyword="multipleOf",
+                )
         if integral:
             low_int = None if low is None else _ceil(low)
             high_int = None if high is None else _floor(high)
@@ -894,19 +982,24 @@ class _Compiler:
                 try:
                     return multiples_range(int_step, low_int, high_int)
                 except ValueError as error:
-                    raise SchemaError(str(error), pointer=flat.pointer("multipleOf"),
-                                      keyword="multipleOf") from None
+                    raise SchemaError(
+                        str(error), pointer=flat.pointer("multipleOf"), keyword="multipleOf"
+                    ) from None
             if low_int is None and high_int is None:
                 return r"-?(?:0|[1-9][0-9]*)"
             return integer_range(low_int, high_int)
         if low is None and high is None and fraction_digits is None:
-            return r"-?(?:0|[1-9][0-9]{0,99})(?:\.[0-9]+)?(?:[eE](?:-[0-9]{1,3}|\+?[01]?[0-9]{1,2}))?"
+            return (
+                r"-?(?:0|[1-9][0-9]{0,99})(?:\.[0-9]+)?(?:[eE](?:-[0-9]{1,3}|\+?[01]?[0-9]{1,2}))?"
+            )
         if low is None and high is None:
             fraction = "" if fraction_digits == 0 else rf"(?:\.[0-9]{{1,{fraction_digits}}})?"
             return rf"-?(?:0|[1-9][0-9]{{0,99}}){fraction}"
         return decimal_range(
-            None if low is None else low.value, low.open if low else False,
-            None if high is None else high.value, high.open if high else False,
+            None if low is None else low.value,
+            low.open if low else False,
+            None if high is None else high.value,
+            high.open if high else False,
             fraction_digits=fraction_digits,
         )
 
@@ -916,38 +1009,54 @@ class _Compiler:
         low, high = flat.min_length, flat.max_length
         if high is not None and low > high:
             return None
-        constraints = [f"pattern {p!r}" for p in flat.patterns] + [f"format {f!r}" for f in flat.formats]
+        constraints = [f"pattern {p!r}" for p in flat.patterns] + [
+            f"format {f!r}" for f in flat.formats
+        ]
         if not_enum:
             if constraints or low or high is not None:
                 raise SchemaError(
                     "excluding string values together with other string constraints is not "
-                    "supported", pointer=flat.pointer("pattern"), keyword="not")
+                    "supported",
+                    pointer=flat.pointer("pattern"),
+                    keyword="not",
+                )
             return f'"{not_in([v for v in not_enum])}"'
         if len(constraints) > 1:
             keyword = "format" if flat.formats else "pattern"
             raise SchemaError(
                 f"several content constraints on one string ({', '.join(constraints)}) cannot be "
-                "intersected", pointer=flat.pointer(keyword), keyword=keyword)
+                "intersected",
+                pointer=flat.pointer(keyword),
+                keyword=keyword,
+            )
         if flat.formats:
             name = flat.formats[0]
             regex = FORMATS.get(name)
             if regex is None:
-                raise SchemaError(f"format {name!r} is not supported",
-                                  pointer=flat.pointer("format"), keyword="format")
+                raise SchemaError(
+                    f"format {name!r} is not supported",
+                    pointer=flat.pointer("format"),
+                    keyword="format",
+                )
             width_low, width_high = regex_width(regex)
             if width_low < low or (high is not None and (width_high is None or width_high > high)):
-                if width_high is not None and width_high < low or (high is not None and width_low > high):
+                if (width_high is not None and width_high < low) or (
+                    high is not None and width_low > high
+                ):
                     return None
                 raise SchemaError(
                     f"format {name!r} together with minLength/maxLength cannot be expressed",
-                    pointer=flat.pointer("format"), keyword="format")
+                    pointer=flat.pointer("format"),
+                    keyword="format",
+                )
             return f'"{regex}"'
         if flat.patterns:
             try:
                 return '"' + pattern_regex(flat.patterns[0], min_length=low, max_length=high) + '"'
             except PatternError as error:
-                raise SchemaError(str(error), pointer=flat.pointer("pattern"),
-                                  keyword="pattern") from None
+                raise SchemaError(
+                    str(error), pointer=flat.pointer("pattern"), keyword="pattern"
+                ) from None
         return f'"{CHAR}{_quantifier(low, high)}"'
 
     # ----- arrays
@@ -984,7 +1093,9 @@ class _Compiler:
                 if max_rest == 0:
                     tail = ""
                 else:
-                    more = _quantifier(max(0, min_rest - 1), None if max_rest is None else max_rest - 1)
+                    more = _quantifier(
+                        max(0, min_rest - 1), None if max_rest is None else max_rest - 1
+                    )
                     body = f"{items}(?:{sep}{items}){more}" if more != "{0}" else items
                     tail = body if min_rest > 0 else f"(?:{body})?"
             else:
@@ -1012,8 +1123,10 @@ class _Compiler:
         if values is None:
             raise SchemaError(
                 "uniqueItems can only be expressed for items drawn from a finite set of values "
-                "(enum, const, boolean)", pointer=flat.pointer("uniqueItems"),
-                keyword="uniqueItems")
+                "(enum, const, boolean)",
+                pointer=flat.pointer("uniqueItems"),
+                keyword="uniqueItems",
+            )
         literals = [self._literal(v) for v in values]
         count = len(literals)
         if low > count:
@@ -1021,24 +1134,36 @@ class _Compiler:
         if (high is not None and high < count) or low > 1:
             raise SchemaError(
                 "uniqueItems with minItems/maxItems can only be expressed when they do not "
-                "restrict the count", pointer=flat.pointer("uniqueItems"), keyword="uniqueItems")
+                "restrict the count",
+                pointer=flat.pointer("uniqueItems"),
+                keyword="uniqueItems",
+            )
         sep = self._token(",")
         if count <= _MAX_PERMUTED:
             # each value at most once, in any order
             def rest(remaining: tuple[int, ...]) -> str:
                 if not remaining:
                     return ""
-                options = [f"{sep}{literals[i]}" + rest(tuple(j for j in remaining if j != i))
-                           for i in remaining]
+                options = [
+                    f"{sep}{literals[i]}" + rest(tuple(j for j in remaining if j != i))
+                    for i in remaining
+                ]
                 return f"(?:{'|'.join(options)})?"
 
-            body = alternation([literals[i] + rest(tuple(j for j in range(count) if j != i))
-                                for i in range(count)]) or ""
+            body = (
+                alternation(
+                    [
+                        literals[i] + rest(tuple(j for j in range(count) if j != i))
+                        for i in range(count)
+                    ]
+                )
+                or ""
+            )
         else:
             # each value at most once, in the order of the enum (documented narrowing)
             alternatives = []
             for first in range(count):
-                tail = "".join(f"(?:{sep}{lit})?" for lit in literals[first + 1:])
+                tail = "".join(f"(?:{sep}{lit})?" for lit in literals[first + 1 :])
                 alternatives.append(literals[first] + tail)
             body = alternation(alternatives) or ""
         if low == 0:
@@ -1068,10 +1193,7 @@ class _Compiler:
     # ----- objects
 
     def _object(self, flat: _Flat) -> str | None:
-        return self._object_body(flat)
-
-    def _object_body(self, flat: _Flat) -> str | None:
-        colon, sep = self._token(":"), self._token(",")
+        colon = self._token(":")
         names = [n for n, _ in flat.properties]
         names += [n for n in flat.required if n not in names]
         required = set(flat.required)
@@ -1103,11 +1225,16 @@ class _Compiler:
             if extra is not None and members:
                 raise SchemaError(
                     "maxProperties together with declared and additional properties cannot be "
-                    "expressed", pointer=flat.pointer("maxProperties"), keyword="maxProperties")
+                    "expressed",
+                    pointer=flat.pointer("maxProperties"),
+                    keyword="maxProperties",
+                )
             if extra is None and flat.max_properties < len(members):
                 raise SchemaError(
                     "maxProperties below the number of declared properties cannot be expressed",
-                    pointer=flat.pointer("maxProperties"), keyword="maxProperties")
+                    pointer=flat.pointer("maxProperties"),
+                    keyword="maxProperties",
+                )
             extra_max = flat.max_properties
             if extra_max == 0:
                 extra = None
@@ -1116,7 +1243,9 @@ class _Compiler:
             if not (extra is not None and not members and flat.min_properties == 1):
                 raise SchemaError(
                     "minProperties beyond the required properties cannot be expressed",
-                    pointer=flat.pointer("minProperties"), keyword="minProperties")
+                    pointer=flat.pointer("minProperties"),
+                    keyword="minProperties",
+                )
             min_one = True
         body = self._members(members, extra, extra_max, min_one=min_one)
         inner = "" if body is None else body
@@ -1138,37 +1267,51 @@ class _Compiler:
             # produced (a documented narrowing when additionalProperties is not false)
             patterns = {p for p, _ in flat.pattern_properties}
             if len(patterns) > 1:
-                raise SchemaError("several patternProperties cannot be expressed",
-                                  pointer=flat.pointer("patternProperties"),
-                                  keyword="patternProperties")
+                raise SchemaError(
+                    "several patternProperties cannot be expressed",
+                    pointer=flat.pointer("patternProperties"),
+                    keyword="patternProperties",
+                )
             pattern = next(iter(patterns))
             if any(_search(pattern, n) for n in names):
                 raise SchemaError(
                     "a patternProperties pattern that matches a declared property cannot be "
-                    "expressed", pointer=flat.pointer("patternProperties"),
-                    keyword="patternProperties")
+                    "expressed",
+                    pointer=flat.pointer("patternProperties"),
+                    keyword="patternProperties",
+                )
             if flat.property_names:
-                raise SchemaError("propertyNames with patternProperties is not supported",
-                                  pointer=flat.pointer("propertyNames"), keyword="propertyNames")
+                raise SchemaError(
+                    "propertyNames with patternProperties is not supported",
+                    pointer=flat.pointer("propertyNames"),
+                    keyword="propertyNames",
+                )
             try:
-                key = '"' + pattern_regex(pattern) + '"'
+                pattern_key = '"' + pattern_regex(pattern) + '"'
             except PatternError as error:
-                raise SchemaError(str(error), pointer=flat.pointer("patternProperties"),
-                                  keyword="patternProperties") from None
+                raise SchemaError(
+                    str(error),
+                    pointer=flat.pointer("patternProperties"),
+                    keyword="patternProperties",
+                ) from None
             value = self.all_of_any([s for p, s in flat.pattern_properties])
-            return None if value is None else f"{key}{colon}{value}"
+            return None if value is None else f"{pattern_key}{colon}{value}"
         if any(s is False for s, _ in flat.additional):
             return None
         value = self.all_of_any(flat.additional)
         if value is None:
             return None
+        key: str | None
         if flat.property_names:
             if names:
                 raise SchemaError(
                     "propertyNames together with declared properties cannot be expressed",
-                    pointer=flat.pointer("propertyNames"), keyword="propertyNames")
-            key = self.all_of([({"type": "string"}, flat.pointer("propertyNames")),
-                               *flat.property_names])
+                    pointer=flat.pointer("propertyNames"),
+                    keyword="propertyNames",
+                )
+            key = self.all_of(
+                [({"type": "string"}, flat.pointer("propertyNames")), *flat.property_names]
+            )
             if key is None:
                 return None
         else:
@@ -1176,7 +1319,11 @@ class _Compiler:
         return f"{key}{colon}{value}"
 
     def _members(
-        self, members: list[tuple[str, bool]], extra: str | None, extra_max: int | None, *,
+        self,
+        members: list[tuple[str, bool]],
+        extra: str | None,
+        extra_max: int | None,
+        *,
         min_one: bool,
     ) -> str | None:
         """Members in order, separated by commas; optional ones present or absent; then up to
@@ -1218,7 +1365,9 @@ class _Compiler:
 
     def _any_at(self, levels: int) -> str:
         scalars = [
-            "null", "true", "false",
+            "null",
+            "true",
+            "false",
             r"-?(?:0|[1-9][0-9]{0,99})(?:\.[0-9]+)?(?:[eE](?:-[0-9]{1,3}|\+?[01]?[0-9]{1,2}))?",
             f'"{CHAR}*"',
         ]
@@ -1232,7 +1381,7 @@ class _Compiler:
         return alternation([*scalars, array, obj]) or ""
 
 
-class _TooLarge(Exception):
+class _TooLargeError(Exception):
     """Internal: the regex under construction exceeds MAX_REGEX_CHARS (at ``pointer``)."""
 
     def __init__(self, pointer: str) -> None:
@@ -1296,8 +1445,9 @@ def _count(value: Any, pointer: str, keyword: str) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise SchemaError(f"{keyword} must be a non-negative integer", pointer=pointer,
-                          keyword=keyword)
+        raise SchemaError(
+            f"{keyword} must be a non-negative integer", pointer=pointer, keyword=keyword
+        )
     return value
 
 
@@ -1340,7 +1490,11 @@ def _lcm(a: int, b: int) -> int:
 
 def _find_anchor(node: Any, name: str, pointer: str) -> tuple[Any, str] | None:
     if isinstance(node, Mapping):
-        if node.get("$anchor") == name or node.get("$id") == f"#{name}" or node.get("id") == f"#{name}":
+        if (
+            node.get("$anchor") == name
+            or node.get("$id") == f"#{name}"
+            or node.get("id") == f"#{name}"
+        ):
             return node, pointer
         children: Iterator[tuple[str, Any]] = iter(node.items())
     elif isinstance(node, list):

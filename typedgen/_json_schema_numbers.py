@@ -191,7 +191,9 @@ def _fractions(
         add(str(first_low), _fractions(low_rest, low_open, None, False, rest))
         if first_low + 1 <= first_high - 1:
             middle = _digit_class(first_low + 1, first_high - 1)
-            parts.append(middle + ("" if rest == 0 else rf"[0-9]{{0,{rest}}}" if rest else r"[0-9]*"))
+            parts.append(
+                middle + ("" if rest == 0 else rf"[0-9]{{0,{rest}}}" if rest else r"[0-9]*")
+            )
         add(str(first_high), _fractions("", False, high_rest, high_open, rest))
     return _Fractions(tuple(parts), empty)
 
@@ -247,7 +249,11 @@ def decimal_range(
     ``fraction_digits`` caps the digits after the point (``0``: integers only).  Zero is never
     written with a minus sign.
     """
-    if low is not None and high is not None and (low > high or (low == high and (low_open or high_open))):
+    if (
+        low is not None
+        and high is not None
+        and (low > high or (low == high and (low_open or high_open)))
+    ):
         return None
     parts: list[str] = []
     if low is None or low < 0:

@@ -16,8 +16,10 @@ A JSON string's content is a sequence of character units: a raw character (anyth
 from __future__ import annotations
 
 import functools
+import importlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from typedgen._json_schema_numbers import alternation
 
@@ -31,6 +33,9 @@ __all__ = [
     "regex_width",
 ]
 
+# the standard library's own regex parser (exact Python semantics for `pattern`)
+_PARSER: Any = importlib.import_module("re._parser")
+_MAXREPEAT: int = importlib.import_module("re._constants").MAXREPEAT
 _HEX = "[0-9a-fA-F]"
 CHAR = r'(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u00[0-9a-fA-F]{2}))'
 """One character unit of a JSON string, any spelling; decodes to exactly one code point."""
@@ -132,7 +137,9 @@ def charset_regex(ranges: Ranges) -> str | None:
                 parts.append(r'[^"\\\x00-\x1f]')
             else:
                 parts.append("[" + "".join(_class_range(low, high) for low, high in raw) + "]")
-    special = [code for low, high in _intersect(ranges, _SPECIAL[:3]) for code in range(low, high + 1)]
+    special = [
+        code for low, high in _intersect(ranges, _SPECIAL[:3]) for code in range(low, high + 1)
+    ]
     if len(special) == 34:
         parts.append(_ALL_ESCAPES)
     else:
@@ -171,8 +178,18 @@ def _unicode_class(category: str) -> tuple[tuple[int, int], ...]:
 
 
 _ECMA_SPACE: Ranges = _normalize(
-    [(0x09, 0x0D), (0x20, 0x20), (0xA0, 0xA0), (0x1680, 0x1680), (0x2000, 0x200A),
-     (0x2028, 0x2029), (0x202F, 0x202F), (0x205F, 0x205F), (0x3000, 0x3000), (0xFEFF, 0xFEFF)]
+    [
+        (0x09, 0x0D),
+        (0x20, 0x20),
+        (0xA0, 0xA0),
+        (0x1680, 0x1680),
+        (0x2000, 0x200A),
+        (0x2028, 0x2029),
+        (0x202F, 0x202F),
+        (0x205F, 0x205F),
+        (0x3000, 0x3000),
+        (0xFEFF, 0xFEFF),
+    ]
 )
 
 
@@ -197,11 +214,9 @@ _DOT: Ranges = _complement([(0x0A, 0x0A), (0x0D, 0x0D), (0x2028, 0x2029)])
 # --- pattern translation ----------------------------------------------------------------------
 
 
-def _parse(pattern: str) -> object:
-    from re import _parser  # the stdlib's own regex parser: exact Python semantics
-
+def _parse(pattern: str) -> Any:
     try:
-        parsed = _parser.parse(pattern)
+        parsed = _PARSER.parse(pattern)
     except re.error as error:
         raise PatternError(f"invalid regular expression: {error}") from error
     if parsed.state.flags & (re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE):
@@ -209,7 +224,7 @@ def _parse(pattern: str) -> object:
     return parsed
 
 
-def _ranges_of_in(items: list[tuple[object, object]]) -> Ranges:
+def _ranges_of_in(items: list[tuple[Any, Any]]) -> Ranges:
     ranges: Ranges = []
     negate = False
     for op, arg in items:
@@ -217,9 +232,9 @@ def _ranges_of_in(items: list[tuple[object, object]]) -> Ranges:
         if name == "NEGATE":
             negate = True
         elif name == "LITERAL":
-            ranges.append((int(arg), int(arg)))  # type: ignore[call-overload]
+            ranges.append((int(arg), int(arg)))
         elif name == "RANGE":
-            low, high = arg  # type: ignore[misc]
+            low, high = arg
             ranges.append((int(low), int(high)))
         elif name == "CATEGORY":
             ranges.extend(_category(str(arg)))
@@ -229,28 +244,28 @@ def _ranges_of_in(items: list[tuple[object, object]]) -> Ranges:
     return _complement(ranges) if negate else ranges
 
 
-def _translate(items: list[tuple[object, object]]) -> str:
+def _translate(items: list[tuple[Any, Any]]) -> str:
     out: list[str] = []
     for op, arg in items:
         name = str(op)
         if name == "LITERAL":
-            out.append(_escape_code(int(arg)))  # type: ignore[call-overload]
+            out.append(_escape_code(int(arg)))
         elif name == "NOT_LITERAL":
-            out.append(_unit(_complement([(int(arg), int(arg))])))  # type: ignore[call-overload]
+            out.append(_unit(_complement([(int(arg), int(arg))])))
         elif name == "ANY":
             out.append(_unit(_DOT))
         elif name == "IN":
-            out.append(_unit(_ranges_of_in(arg)))  # type: ignore[arg-type]
+            out.append(_unit(_ranges_of_in(arg)))
         elif name == "BRANCH":
-            _, branches = arg  # type: ignore[misc]
+            _, branches = arg
             out.append("(?:" + "|".join(_translate(list(b)) for b in branches) + ")")
         elif name == "SUBPATTERN":
-            _, add_flags, del_flags, sub = arg  # type: ignore[misc]
+            _, add_flags, del_flags, sub = arg
             if add_flags or del_flags:
                 raise PatternError("inline flags are not supported")
             out.append("(?:" + _translate(list(sub)) + ")")
         elif name in ("MAX_REPEAT", "POSSESSIVE_REPEAT", "MIN_REPEAT"):
-            low, high, sub = arg  # type: ignore[misc]
+            low, high, sub = arg
             body = _translate(list(sub))
             out.append(f"(?:{body}){_quantifier(int(low), int(high))}")
         elif name == "AT":
@@ -270,9 +285,7 @@ def _unit(ranges: Ranges) -> str:
 
 
 def _quantifier(low: int, high: int) -> str:
-    from re import _constants
-
-    if high == _constants.MAXREPEAT:
+    if high == _MAXREPEAT:
         return {0: "*", 1: "+"}.get(low, f"{{{low},}}")
     if low == 0 and high == 1:
         return "?"
@@ -291,18 +304,25 @@ def pattern_regex(pattern: str, *, min_length: int = 0, max_length: int | None =
     :class:`PatternError` is raised.
     """
     parsed = _parse(pattern)
-    items = list(parsed)  # type: ignore[call-overload]
+    items = list(parsed)
     branch_items = [items]
     if len(items) == 1 and str(items[0][0]) == "BRANCH":
         branch_items = [list(b) for b in items[0][1][1]]
     branches = []
-    for branch in branch_items:
-        starts = bool(branch) and str(branch[0][0]) == "AT" and str(branch[0][1]) in (
-            "AT_BEGINNING", "AT_BEGINNING_STRING")
+    for items_of_branch in branch_items:
+        branch = items_of_branch
+        starts = (
+            bool(branch)
+            and str(branch[0][0]) == "AT"
+            and str(branch[0][1]) in ("AT_BEGINNING", "AT_BEGINNING_STRING")
+        )
         if starts:
             branch = branch[1:]
-        ends = bool(branch) and str(branch[-1][0]) == "AT" and str(branch[-1][1]) in (
-            "AT_END", "AT_END_STRING")
+        ends = (
+            bool(branch)
+            and str(branch[-1][0]) == "AT"
+            and str(branch[-1][1]) in ("AT_END", "AT_END_STRING")
+        )
         if ends:
             branch = branch[:-1]
         branches.append((starts, ends, branch))
@@ -314,18 +334,16 @@ def pattern_regex(pattern: str, *, min_length: int = 0, max_length: int | None =
     return out[0] if len(out) == 1 else "(?:" + "|".join(out) + ")"
 
 
-def _width(items: list[tuple[object, object]]) -> tuple[int, int | None]:
-    from re import _constants, _parser
-
-    sub = _parser.SubPattern(_parser.State(), list(items))
+def _width(items: list[tuple[Any, Any]]) -> tuple[int, int | None]:
+    sub = _PARSER.SubPattern(_PARSER.State(), list(items))
     low, high = sub.getwidth()
-    return int(low), None if high >= _constants.MAXREPEAT else int(high)
+    return int(low), None if high >= _MAXREPEAT else int(high)
 
 
 def _anchored(
     starts: bool,
     ends: bool,
-    branch: list[tuple[object, object]],
+    branch: list[tuple[Any, Any]],
     min_length: int,
     max_length: int | None,
 ) -> str:
@@ -342,18 +360,16 @@ def _anchored(
             op, arg = branch[index]
             if str(op) not in ("MAX_REPEAT", "POSSESSIVE_REPEAT", "MIN_REPEAT"):
                 continue
-            rep_low, rep_high, sub = arg  # type: ignore[misc]
+            rep_low, rep_high, sub = arg
             sub_low, sub_high = _width(list(sub))
             if sub_low != 1 or sub_high != 1:
                 continue
-            rest = branch[:index] + branch[index + 1:]
+            rest = branch[:index] + branch[index + 1 :]
             rest_low, rest_high = _width(rest)
             if rest_high is None or rest_low != rest_high:
                 continue
-            from re import _constants
-
             new_low = max(int(rep_low), min_length - rest_low)
-            unbounded = rep_high == _constants.MAXREPEAT
+            unbounded = rep_high == _MAXREPEAT
             caps = [] if unbounded else [int(rep_high)]
             if max_length is not None:
                 caps.append(max_length - rest_low)
@@ -363,7 +379,7 @@ def _anchored(
             quant = f"{{{new_low},}}" if new_high is None else f"{{{new_low},{new_high}}}"
             repeat = f"(?:{_translate(list(sub))}){quant}"
             before = _translate(branch[:index])
-            after = _translate(branch[index + 1:])
+            after = _translate(branch[index + 1 :])
             return before + repeat + after
         raise PatternError("pattern together with minLength/maxLength cannot be merged exactly")
     if bounded:
@@ -371,8 +387,11 @@ def _anchored(
             raise PatternError("an unanchored pattern with minLength/maxLength is not supported")
         if starts or ends:
             free_low = max(0, min_length - low)
-            free = f"{ANY_CANONICAL}{{{free_low},}}" if max_length is None else (
-                f"{ANY_CANONICAL}{{{free_low},{max_length - low}}}")
+            free = (
+                f"{ANY_CANONICAL}{{{free_low},}}"
+                if max_length is None
+                else (f"{ANY_CANONICAL}{{{free_low},{max_length - low}}}")
+            )
             if max_length is not None and max_length < low:
                 raise PatternError("pattern and length bounds admit no string")
             return body + free if starts else free + body
@@ -385,7 +404,7 @@ def _anchored(
 def regex_width(pattern: str) -> tuple[int, int | None]:
     """(min, max) length of the strings a regex over plain ASCII matches (max None: unbounded)."""
     parsed = _parse(pattern)
-    return _width(list(parsed))  # type: ignore[call-overload]
+    return _width(list(parsed))
 
 
 # --- complement of a finite set of strings ----------------------------------------------------
@@ -398,15 +417,15 @@ def not_in(words: Iterable[str], *, unit: str = CHAR) -> str:
     differs is a raw one, so the decoded content decides (strings that differ first at an escaped
     character are not produced: a narrowing); after it diverges, any ``unit`` follows.
     """
-    trie: dict[str, dict[str, object]] = {}
+    trie: dict[str, Any] = {}
     ends: set[int] = set()
     for word in set(words):
         node = trie
         for char in word:
-            node = node.setdefault(char, {})  # type: ignore[assignment]
+            node = node.setdefault(char, {})
         ends.add(id(node))
 
-    def build(node: dict[str, object]) -> tuple[str | None, str | None]:
+    def build(node: Mapping[str, Any]) -> tuple[str | None, str | None]:
         """(paths from here that stop on a non-word, paths that leave the trie by one unit)."""
         stops: list[str] = [] if id(node) in ends else [""]
         leaves: list[str] = []
@@ -415,7 +434,7 @@ def not_in(words: Iterable[str], *, unit: str = CHAR) -> str:
         if others:
             leaves.append(charset_regex(others) or "")
         for char, child in sorted(node.items()):
-            stop, leave = build(child)  # type: ignore[arg-type]
+            stop, leave = build(child)
             literal = _escape_code(ord(char))
             if stop is not None:
                 stops.append(literal + _optional_group(stop))
@@ -424,7 +443,11 @@ def not_in(words: Iterable[str], *, unit: str = CHAR) -> str:
         return _alternatives(stops), _alternatives(leaves)
 
     stop, leave = build(trie)
-    parts = [p for p in (stop, None if leave is None else f"{_optional_group(leave)}{unit}*") if p is not None]
+    parts = [
+        p
+        for p in (stop, None if leave is None else f"{_optional_group(leave)}{unit}*")
+        if p is not None
+    ]
     return _alternatives(parts) or ""
 
 
@@ -453,7 +476,10 @@ _MONTH_DAY = (
     r"|02-(?:0[1-9]|1[0-9]|2[0-8]))"
 )
 _DATE = rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
-_TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+_TIME = (
+    r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
 _N = r"[0-9]{1,6}"
 _DUR_SECOND = rf"{_N}S"
 _DUR_MINUTE = rf"{_N}M(?:{_DUR_SECOND})?"
@@ -468,17 +494,23 @@ _HOSTNAME = rf"{_LABEL}(?:\.{_LABEL}){{0,3}}"
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
 _H16 = "[0-9a-fA-F]{1,4}"
-_IPV6 = "(?:" + "|".join([
-    rf"(?:{_H16}:){{7}}{_H16}",
-    rf"(?:{_H16}:){{1,7}}:",
-    rf"(?:{_H16}:){{1,6}}:{_H16}",
-    rf"(?:{_H16}:){{1,5}}(?::{_H16}){{1,2}}",
-    rf"(?:{_H16}:){{1,4}}(?::{_H16}){{1,3}}",
-    rf"(?:{_H16}:){{1,3}}(?::{_H16}){{1,4}}",
-    rf"(?:{_H16}:){{1,2}}(?::{_H16}){{1,5}}",
-    rf"{_H16}:(?::{_H16}){{1,6}}",
-    rf":(?:(?::{_H16}){{1,7}}|:)",
-]) + ")"
+_IPV6 = (
+    "(?:"
+    + "|".join(
+        [
+            rf"(?:{_H16}:){{7}}{_H16}",
+            rf"(?:{_H16}:){{1,7}}:",
+            rf"(?:{_H16}:){{1,6}}:{_H16}",
+            rf"(?:{_H16}:){{1,5}}(?::{_H16}){{1,2}}",
+            rf"(?:{_H16}:){{1,4}}(?::{_H16}){{1,3}}",
+            rf"(?:{_H16}:){{1,3}}(?::{_H16}){{1,4}}",
+            rf"(?:{_H16}:){{1,2}}(?::{_H16}){{1,5}}",
+            rf"{_H16}:(?::{_H16}){{1,6}}",
+            rf":(?:(?::{_H16}){{1,7}}|:)",
+        ]
+    )
+    + ")"
+)
 _ATOM = r"[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]{1,16}"
 _EMAIL_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,30}[a-zA-Z0-9])?"
 _PCHAR = r"(?:[a-zA-Z0-9._~!$&'()*+,;=:@-]|%[0-9a-fA-F]{2})"
@@ -509,4 +541,3 @@ FORMATS: dict[str, str] = {
     "email": _EMAIL,
 }
 """Formats honoured: name -> regex over the string content (plain ASCII, no escapes needed)."""
-

@@ -96,8 +96,11 @@ def _build(annotation: Any) -> Target[Any]:
     try:
         adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(annotation)
         schema = adapter.json_schema(mode="validation", schema_generator=_Generator)
-    except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError,
-            pydantic.PydanticInvalidForJsonSchema) as error:
+    except (
+        pydantic.PydanticSchemaGenerationError,
+        pydantic.PydanticUserError,
+        pydantic.PydanticInvalidForJsonSchema,
+    ) as error:
         raise SchemaError(f"cannot derive a JSON Schema from {annotation!r}: {error}") from error
     return Target(annotation, adapter, _close_objects(schema))
 
@@ -110,12 +113,15 @@ class _Generator(GenerateJsonSchema):
         # pydantic says "a number or any string"; only numeric strings validate: keep the number,
         # and say what max_digits/decimal_places mean (pydantic's schema leaves them out)
         generated = super().decimal_schema(schema)
-        number = next((dict(b) for b in generated.get("anyOf", ()) if b.get("type") == "number"),
-                      generated)
+        number = next(
+            (dict(b) for b in generated.get("anyOf", ()) if b.get("type") == "number"), generated
+        )
         places, digits = schema.get("decimal_places"), schema.get("max_digits")
         if digits is not None and places is None:
-            raise SchemaError("Decimal max_digits without decimal_places cannot be expressed",
-                              keyword="max_digits")
+            raise SchemaError(
+                "Decimal max_digits without decimal_places cannot be expressed",
+                keyword="max_digits",
+            )
         if places is not None:
             number["multipleOf"] = float(f"1e-{places}") if places else 1
         if digits is not None and places is not None:
