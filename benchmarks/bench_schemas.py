@@ -481,10 +481,9 @@ def main() -> None:
             )
         )
         for engine, outcomes in rows.items():
-            for outcome in outcomes:
-                for example in outcome.examples[:1]:
-                    print(f"- {engine} unsound walk: `{example[:120]}`")
-                    break
+            examples = [e for o in outcomes for e in o.examples]
+            if examples:
+                print(f"- {engine} unsound walk: `{examples[0][:120]}`")
     print("\n### Top refusal reasons (typedgen)\n")
     print(table(["count", "reason"], [[n, r] for r, n in reasons.most_common(15)]))
     print("\n### Recursive schemas (a $ref cycle) per subset\n")

@@ -29,6 +29,21 @@ NARROWED: dict[tuple[str, str, str], str] = {
         "const with object",
         "same object with different property order is valid",
     ): "members are written in schema order",
+    (
+        "dependentRequired.json",
+        "single dependency",
+        "with dependency",
+    ): "members are written in schema order",
+    (
+        "dependentRequired.json",
+        "multiple dependents required",
+        "with dependencies",
+    ): "members are written in schema order",
+    (
+        "dependentRequired.json",
+        "dependencies with escaped characters",
+        "quoted quotes",
+    ): "members are written in schema order",
     ("oneOf.json", "oneOf", "second oneOf valid"): "'not an integer' is narrowed to non-numbers",
     (
         "type.json",

@@ -103,9 +103,6 @@ _IGNORED = frozenset(
 # Validation keywords of the drafts that this module does not (fully) honour: refused when used.
 _REFUSED = frozenset(
     {
-        "dependentRequired",
-        "dependentSchemas",
-        "dependencies",
         "contains",
         "minContains",
         "maxContains",
@@ -492,6 +489,9 @@ class _Compiler:
             alternatives = self._conj(alternatives, union, f"{pointer}/anyOf")
         if "oneOf" in schema:
             alternatives = self._one_of(schema, pointer, alternatives)
+        for key in ("dependentRequired", "dependentSchemas", "dependencies"):
+            if key in schema:
+                alternatives = self._dependencies(schema[key], f"{pointer}/{key}", alternatives)
         if "not" in schema:
             negated = self.negate(schema["not"], f"{pointer}/not")
             alternatives = self._conj(alternatives, negated, f"{pointer}/not")
@@ -508,6 +508,23 @@ class _Compiler:
                 pointer,
             )
             alternatives = self._conj(alternatives, then + otherwise, pointer)
+        return alternatives
+
+    def _dependencies(self, value: Any, pointer: str, alternatives: list[_Flat]) -> list[_Flat]:
+        """``name: [names]`` or ``name: schema``: either the member is absent, or it is present
+        and the other names are required / the schema holds."""
+        if not isinstance(value, Mapping):
+            raise SchemaError("dependencies must be an object", pointer=pointer)
+        for name, dependency in value.items():
+            where = f"{pointer}/{_escape_pointer(name)}"
+            absent = _Flat(properties=((name, ((False, where),)),))
+            if isinstance(dependency, list):
+                present = [_Flat(required=(name, *dependency))]
+            else:
+                present = self._conj(
+                    [_Flat(required=(name,))], self.flatten(dependency, where), where
+                )
+            alternatives = self._conj(alternatives, [absent, *present], where)
         return alternatives
 
     def _conj(self, left: list[_Flat], right: list[_Flat], pointer: str) -> list[_Flat]:
