@@ -1,6 +1,6 @@
 """The ``typedgen`` command line.
 
-``python -m typedgen extract --type module:Type [--model PATH] FILE...``
+``python -m typedgen extract --type module:Type [--model PATH] [--enforce-eager] FILE...``
     extracts a ``Type`` from each file's text and prints one JSON line per file;
 ``python -m typedgen demo``
     runs a typed extraction on the embedded default model and prints the instance.
@@ -67,7 +67,8 @@ def _load_type(spec: str) -> Any:
 
 def _extract(args: argparse.Namespace) -> int:
     target = _load_type(args.type)
-    model = vllm(args.model) if args.model else default()
+    options = {"enforce_eager": True} if args.enforce_eager else {}
+    model = vllm(args.model, **options) if args.model else default(**options)
     extract = extractor(target, model, max_tokens=args.max_tokens)
     adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(target)
     status = 0
@@ -97,6 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     extract.add_argument("--type", required=True, help="the target type, as module:Type")
     extract.add_argument("--model", help="a model folder or name for vLLM (default: embedded)")
     extract.add_argument("--max-tokens", type=int, default=512)
+    extract.add_argument(
+        "--enforce-eager", action="store_true", help="skip torch.compile (starts faster)"
+    )
     extract.add_argument("files", nargs="+", metavar="FILE")
     extract.set_defaults(run=_extract)
     demo = commands.add_parser("demo", help="a typed extraction on the default model")

@@ -1,0 +1,65 @@
+"""Constraints as flat extra_args strings, and their checking without a tokenizer."""
+
+from __future__ import annotations
+
+import pytest
+
+import typedgen
+from typedgen.processors import Constraint
+from typedgen.processors._constraint import ConstraintCompiler, byte_vocabulary
+from typedgen.testing import accepts_string
+
+
+@pytest.mark.parametrize(
+    "constraint",
+    [
+        Constraint.regex("[a-z]+"),
+        Constraint.json_schema({"type": "integer"}),
+        Constraint.json_schema({"type": "array"}, whitespace=typedgen.Whitespace.flexible(4)),
+    ],
+)
+def test_round_trip_through_flat_strings(constraint: Constraint) -> None:
+    args = constraint.to_extra_args()
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in args.items())
+    assert Constraint.from_extra_args({**args, "someone_else": [1]}) == constraint
+
+
+def test_schema_key_order_is_kept() -> None:
+    """The order of ``properties`` is the order the generated object writes its keys."""
+    schema = {"properties": {"b": {}, "a": {}}}
+    assert Constraint.json_schema(schema).schema() == schema
+    assert list(Constraint.json_schema(schema).schema()["properties"]) == ["b", "a"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"typedgen_regexp": "a"},
+        {"typedgen_regex": "a", "typedgen_json_schema": "{}"},
+        {"typedgen_regex": 3},
+        {"typedgen_regex": "a", "typedgen_whitespace": "2"},
+        {"typedgen_json_schema": "{}", "typedgen_whitespace": "wide"},
+        {"typedgen_whitespace": "2"},
+    ],
+)
+def test_malformed_extra_args_are_refused(args: dict[str, object]) -> None:
+    with pytest.raises(typedgen.SchemaError):
+        Constraint.from_extra_args(args)
+
+
+def test_no_constraint() -> None:
+    assert Constraint.from_extra_args(None) is None
+    assert Constraint.from_extra_args({"other": "x"}) is None
+
+
+def test_byte_guides_check_constraints_and_texts() -> None:
+    compiler = ConstraintCompiler(byte_vocabulary(), cache_size=4)
+    guide = compiler.compile(Constraint.json_schema({"type": "boolean"}))
+    assert compiler.compile(Constraint.json_schema({"type": "boolean"})) is guide
+    assert accepts_string(guide, "true") and not accepts_string(guide, "tru")
+    accents = compiler.compile(Constraint.regex("(é|日本)+"))
+    assert accepts_string(accents, "日本é") and not accepts_string(accents, "e")
+    with pytest.raises(typedgen.RegexError):
+        compiler.compile(Constraint.regex("a{3,1}"))
+    with pytest.raises(typedgen.SchemaError):
+        compiler.compile(Constraint.json_schema("{not json"))
