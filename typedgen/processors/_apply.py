@@ -53,8 +53,16 @@ class MaskApplier:
             self._host_rows = torch.zeros(max_rows, dtype=torch.int64, pin_memory=pin_memory)
             self._device_bitmask = torch.empty_like(self.host_bitmask, device=device)
             self._device_rows = torch.empty_like(self._host_rows, device=device)
+            self._copied = torch.cuda.Event()  # type: ignore[no-untyped-call]
         else:
             self._scratch = np.empty((_CPU_CHUNK, self.words * 32), dtype=np.int32)
+
+    def host_bitmask_ready(self) -> None:
+        """Wait until the previous step's non-blocking copy has read ``host_bitmask``: call
+        before writing into it (a no-op on CPU, and in practice on CUDA, where vLLM has
+        synchronised on the previous step's sampled tokens by then)."""
+        if self._cuda:
+            self._copied.synchronize()
 
     def apply(self, logits: torch.Tensor, rows: list[int]) -> None:
         """Mask ``logits[rows[k]]`` with ``host_bitmask[k]`` for every ``k``, in place.
@@ -98,4 +106,5 @@ class MaskApplier:
         self._host_rows[:n] = torch.tensor(rows, dtype=torch.int64)
         self._device_bitmask[:n].copy_(self.host_bitmask[:n], non_blocking=True)
         self._device_rows[:n].copy_(self._host_rows[:n], non_blocking=True)
+        self._copied.record()
         apply_bitmask_kernel(logits, self._device_bitmask[:n], self._device_rows[:n])

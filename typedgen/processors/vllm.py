@@ -155,6 +155,7 @@ class TypedgenLogitsProcessor(LogitsProcessor):
         if not self._rows:
             return logits
         rows, order = self._rows, self._order
+        self._applier.host_bitmask_ready()
         bitmask = self._applier.host_bitmask_np
         forced_eos: list[int] = []
         for k, index in enumerate(order):
