@@ -71,9 +71,9 @@ def test_guides_accept_valid_instances() -> None:
 
     vocab = Vocabulary.from_tokenizer(load_tokenizer("sentencepiece-32k"))
     checked = 0
-    for case in _cases("Glaiveai2K")[:5]:
+    for case in _cases("Glaiveai2K")[:3]:
         guide = compile_json_schema(case["schema"], vocab)
-        for test in case["tests"]:
+        for test in case["tests"][:2]:
             text = _dumps(test["data"])
             assert accepts_string(guide, text) == bool(
                 re.fullmatch(json_schema_to_regex(case["schema"]), text)

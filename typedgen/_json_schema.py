@@ -1358,15 +1358,10 @@ class _Compiler:
                 else:
                     out.append(f"(?:{sep}{regex})?")
             return "".join(out) + (extras or "")
-        # all optional: alternatives by the first member present, then the additional members
-        alternatives = []
-        tail = ""
-        for regex, _ in reversed(members):
-            alternatives.append(regex + tail)
-            tail = f"(?:{sep}{regex})?" + tail
-        alternatives.reverse()
-        # the first member is a declared one or an additional one; additional ones follow
-        first = alternation([*alternatives, *([] if extra is None else [extra])])
+        # all optional: a non-empty ordered selection of the declared members, or an additional
+        # member first; additional members follow
+        declared = [] if not members else [_selection([m for m, _ in members], sep)]
+        first = alternation([*declared, *([] if extra is None else [extra])])
         if first is None:
             return None
         more = "" if extra is None else f"(?:{sep}{extra}){_quantifier(0, _less(extra_max))}"
@@ -1411,6 +1406,23 @@ class _Negated:
     """A subschema already given as flat alternatives (produced by negation)."""
 
     flats: tuple[_Flat, ...]
+
+
+def _selection(members: list[str], sep: str) -> str:
+    """Regex of a non-empty subsequence of ``members``, in order, separated by ``sep``.
+
+    Divide and conquer: a selection from A+B is a selection from A optionally followed by one
+    from B, or a selection from B alone (or the mirror image), duplicating whichever half is
+    shorter: O(n^1.6) copies at worst instead of the O(n^2) of "alternatives by first member",
+    and a heavy member is rarely copied.
+    """
+    if len(members) == 1:
+        return members[0]
+    middle = len(members) // 2
+    left, right = _selection(members[:middle], sep), _selection(members[middle:], sep)
+    if len(right) <= len(left):
+        return f"(?:{left}(?:{sep}{right})?|{right})"
+    return f"(?:(?:{left}{sep})?{right}|{left})"
 
 
 def _less(count: int | None) -> int | None:
