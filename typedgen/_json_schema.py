@@ -405,7 +405,9 @@ class _Compiler:
     cut: str = ""  # pointer of a $ref that recursion cut off (for the error message)
     any_used: bool = False  # whether an "any value" was unrolled
     depth: dict[str, int] = field(default_factory=dict)
-    memo: dict[tuple[int, str, tuple[tuple[str, int], ...]], str | None] = field(
+    # (id of the subschema, pointer, recursion state) -> (the subschema, kept alive so that its
+    # id is not reused, and its regex)
+    memo: dict[tuple[int, str, tuple[tuple[str, int], ...]], tuple[Any, str | None]] = field(
         default_factory=dict
     )
 
@@ -424,7 +426,7 @@ class _Compiler:
         """Regex for one JSON value satisfying ``schema`` (``None``: no value does)."""
         key = (id(schema), pointer, tuple(sorted(self.depth.items())))
         if key in self.memo:
-            return self.memo[key]
+            return self.memo[key][1]
         saved = dict(self.depth)
         try:
             alternatives = self.flatten(schema, pointer)
@@ -434,7 +436,7 @@ class _Compiler:
             self.depth = saved
         if result is not None and len(result) > MAX_REGEX_CHARS:
             raise _TooLargeError(pointer)
-        self.memo[key] = result
+        self.memo[key] = (schema, result)
         return result
 
     def all_of(self, subs: Sequence[_Sub]) -> str | None:
