@@ -28,7 +28,9 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 from typedgen import generate
 from typedgen._errors import SchemaError
 from typedgen._json_schema import Whitespace
+from typedgen._types import target_of
 from typedgen.models import VLLM, default
+from typedgen.processors import Constraint
 
 if TYPE_CHECKING:
     from vllm import SamplingParams
@@ -61,6 +63,8 @@ class _Body(Generic[R]):
             raise SchemaError(f"typed function {func.__qualname__} needs a return annotation")
         self.instruction = doc
         self.return_type: Any = hints["return"]
+        # Refuse a return type that has no exact constraint now, not at the first call.
+        Constraint.json_schema(target_of(self.return_type).schema, whitespace=whitespace).pattern()
         self.signature = inspect.signature(func)
         self._model = model
         self._max_tokens = max_tokens
@@ -184,8 +188,8 @@ def fn(
     Use bare (``@typedgen.fn``, on the default model) or with options
     (``@typedgen.fn(model=m, max_tokens=256)``). Generation is greedy with ``max_tokens``
     unless ``sampling_params`` is given. Raises :class:`~typedgen.SchemaError` at decoration
-    time when the docstring or the return annotation is missing, and when the return type
-    cannot be turned into a constraint (at the first call, when the model is known).
+    time when the docstring or the return annotation is missing, or when the return type
+    cannot be turned into an exact constraint.
     """
     decorator = _Decorator(
         model=model, max_tokens=max_tokens, sampling_params=sampling_params, whitespace=whitespace

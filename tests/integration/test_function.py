@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import pydantic
@@ -69,3 +70,9 @@ def test_typed_function_needs_docstring_and_return_type() -> None:
         @typedgen.fn
         def no_return(text: str):  # type: ignore[no-untyped-def]
             """Doc."""
+
+    with pytest.raises(typedgen.SchemaError):
+
+        @typedgen.fn
+        def callback(text: str) -> Callable[[], int]:
+            """A return type with no JSON Schema is refused when decorating."""
