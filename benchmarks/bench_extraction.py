@@ -79,7 +79,9 @@ def worker(args: argparse.Namespace) -> None:
                 {"text": o.outputs[0].text, "finish": o.outputs[0].finish_reason}
                 for o in model.generate(prompts, params)
             ]
-        records[method] = {"seconds": time.perf_counter() - started, "outputs": outputs}
+        seconds = time.perf_counter() - started
+        print(f"[{args.worker}] {method}: {seconds:.0f} s", file=sys.stderr, flush=True)
+        records[method] = {"seconds": seconds, "outputs": outputs}
     Path(args.out).write_text(json.dumps({"prompts": prompts, "records": records}))
 
 
