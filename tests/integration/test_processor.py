@@ -143,3 +143,57 @@ def test_validate_params_directly() -> None:
     TypedgenLogitsProcessor.validate_params(params(Constraint.regex("[a-z]+")))
     with pytest.raises(typedgen.RegexError):
         TypedgenLogitsProcessor.validate_params(params(Constraint.regex("(?<=a)b")))
+
+
+def unvalidated_processor() -> type[Any]:
+    """typedgen's processor without request validation (the engine must defend itself)."""
+    from typedgen.processors.vllm import TypedgenLogitsProcessor
+
+    class UnvalidatedProcessor(TypedgenLogitsProcessor):
+        @classmethod
+        def validate_params(cls, sampling_params: Any) -> None:
+            return None
+
+    return UnvalidatedProcessor
+
+
+@pytest.mark.slow
+def test_engine_survives_a_constraint_that_fails_to_compile(tiny_model_dir: Any) -> None:
+    """If validation is bypassed, the engine refuses the constraint itself: that request gets
+    only EOS (an empty, failed generation), the others in the batch are served normally."""
+    llm = vllm.LLM(
+        str(tiny_model_dir),
+        logits_processors=[unvalidated_processor()],
+        dtype="float32",
+        max_model_len=256,
+        enforce_eager=True,
+    )
+    model = typedgen.models.VLLM(llm)
+    good = Constraint.regex("[0-9]{3}")
+    outputs = model.generate(
+        ["a", "b", "c"],
+        [
+            params(Constraint.regex("(unclosed"), n=2, seed=0),
+            params(good, n=2, seed=1),
+            SamplingParams(extra_args={"typedgen_regexp": "x"}, max_tokens=5),
+        ],
+    )
+    for completion in outputs[0].outputs:
+        assert completion.text == "" and completion.finish_reason == "stop"
+    for completion in outputs[1].outputs:
+        check(good, completion.text)
+    assert outputs[2].outputs[0].text == ""
+    with pytest.raises(typedgen.GenerationError, match="before the constraint was complete"):
+        typedgen.generate.regex(model, "[0-9]{3}").result(
+            outputs[1]
+            .outputs[0]
+            .__class__(
+                index=0,
+                text="",
+                token_ids=[],
+                cumulative_logprob=None,
+                logprobs=None,
+                finish_reason="stop",
+                stop_reason=None,
+            )
+        )

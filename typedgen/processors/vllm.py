@@ -116,8 +116,9 @@ class TypedgenLogitsProcessor(LogitsProcessor):
         self._rows: dict[int, _Row] = {}
         self._order: list[int] = []  # sorted keys of _rows, rebuilt on batch changes
         self._compiler: ConstraintCompiler | None = None  # built at the first constrained request
+        # EOS ids, and the bitmask words (indices, int32 values) of a row allowing only EOS
         self._eos_ids: list[int] = []
-        self._eos_words: list[int] = []  # bitmask words, and their values, allowing only EOS
+        self._eos_words: list[int] = []
         self._eos_bits: list[int] = []
         self._applier = MaskApplier(
             vocab_size=self._vocab_size,
@@ -174,9 +175,10 @@ class TypedgenLogitsProcessor(LogitsProcessor):
                     continue
             bitmask[k] = 0
             bitmask[k, self._eos_words] = self._eos_bits
+            forced_eos.append(index)
         self._applier.apply(logits, order)
         for index in forced_eos:
-            # vLLM's min_tokens processor hid EOS; if the constraint allows nothing else, the
+            # vLLM's min_tokens processor may have hidden EOS; if nothing else is allowed, the
             # row is all -inf: let EOS (the only allowed token) be sampled.
             if bool(torch.isneginf(logits[index]).all()):
                 logits[index, self._eos_ids] = 0.0
@@ -185,17 +187,14 @@ class TypedgenLogitsProcessor(LogitsProcessor):
     def _new_row(self, params: SamplingParams, output: list[int]) -> _Row | None:
         try:
             constraint = Constraint.from_extra_args(params.extra_args)
-        except TypedgenError:
-            _log.exception("typedgen: unreadable constraint; only EOS will be allowed")
-            return _Row(None, output, 0)
-        if constraint is None:
-            return None
-        compiler = self._compiler or self._build_compiler()
-        try:
-            guide = compiler.compile(constraint)
-        except TypedgenError:
+            if constraint is None:
+                return None
+            guide = (self._compiler or self._build_compiler()).compile(constraint)
+        except TypedgenError:  # refused by validate_params first, so only if that was bypassed
             _log.exception("typedgen: the constraint failed to compile; only EOS will be allowed")
-            return _Row(None, output, 0)
+            if self._compiler is None:
+                self._build_compiler()  # the EOS ids
+            return _Row(None, output, params.min_tokens)
         return _Row(guide, output, params.min_tokens)
 
     def _build_compiler(self) -> ConstraintCompiler:
