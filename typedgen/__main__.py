@@ -84,7 +84,7 @@ def _extract(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    extract = extractor(Invoice, default())
+    extract = extractor(Invoice, default(enforce_eager=True))  # one call: skip torch.compile
     print("text:\n" + DEMO_TEXT + "\n")
     invoice = extract(DEMO_TEXT)
     print(repr(invoice))
