@@ -32,6 +32,7 @@ instance within that depth is refused.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -980,7 +981,7 @@ class _Compiler:
         for step in steps:
             if step == step.to_integral_value():
                 integral = True
-                int_step = _lcm(int_step, int(step))
+                int_step = math.lcm(int_step, int(step))
             elif step.normalize().as_tuple().digits == (1,):
                 exponent = int(step.normalize().as_tuple().exponent)
                 digits = -exponent
@@ -1084,9 +1085,6 @@ class _Compiler:
         low, high = flat.min_items, flat.max_items
         if high is not None and low > high:
             return None
-        return self._array_body(flat, low, high)
-
-    def _array_body(self, flat: _Flat, low: int, high: int | None) -> str | None:
         prefix: list[str | None] = [self.all_of_any(subs) for subs in flat.prefix]
         items = self.all_of_any(flat.items)
         if flat.unique and (high is None or high > 1):
@@ -1511,12 +1509,6 @@ def _ceil(bound: _Bound) -> int:
 def _floor(bound: _Bound) -> int:
     value = int(bound.value.to_integral_value(rounding="ROUND_FLOOR"))
     return value - 1 if bound.open and value == bound.value else value
-
-
-def _lcm(a: int, b: int) -> int:
-    from math import lcm
-
-    return lcm(a, b)
 
 
 def _find_anchor(node: Any, name: str, pointer: str) -> tuple[Any, str] | None:
