@@ -24,7 +24,8 @@ def vllm(model: str | os.PathLike[str], **llm_kwargs: Any) -> VLLM:
     Every keyword goes to ``vllm.LLM`` unchanged (``dtype``, ``tokenizer_mode``,
     ``trust_remote_code``, ``tensor_parallel_size``, ``quantization``, ``revision``,
     ``max_model_len``, ``gpu_memory_utilization``, ``enable_lora``, ...); processors given in
-    ``logits_processors`` are kept, and ours is added after them.
+    ``logits_processors`` are kept, and ours is added after them unless one of them is ours
+    (or a subclass of it).
 
     vLLM's model runner V2 (the CUDA default in vLLM 0.32) takes another processor interface;
     unless ``VLLM_USE_V2_MODEL_RUNNER`` is already set, this sets it to ``0`` in the process
@@ -33,7 +34,7 @@ def vllm(model: str | os.PathLike[str], **llm_kwargs: Any) -> VLLM:
     from vllm import LLM
 
     processors = list(llm_kwargs.pop("logits_processors", None) or [])
-    if PROCESSOR_FQCN not in processors:
+    if not any(_is_ours(p) for p in processors):
         processors.append(PROCESSOR_FQCN)
     os.environ.setdefault("VLLM_USE_V2_MODEL_RUNNER", "0")
     return VLLM(LLM(str(model), logits_processors=processors, **llm_kwargs))
