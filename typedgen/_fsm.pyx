@@ -48,6 +48,10 @@ __all__ = ["Automaton", "Guide", "RegexAutomaton", "TokenTrie"]
 
 # step() results besides states >= 0
 cdef enum:
+    DEPTH_CUT = 1      # the text bound stopped at the horizon (a lower bound)
+    DEPTH_EXACT = 2    # every text string longer than the bound is dead
+
+cdef enum:
     TEXT_UNBOUNDED = 0x7FFF
     TEXT_HORIZON = 24
     DEPTH_UNKNOWN = -1
@@ -152,9 +156,15 @@ cdef class Automaton:
         few hundred steps per state and lets the token walk accept whole trie subtrees of
         text at once. A chain of counted positions is followed ``TEXT_HORIZON`` states ahead;
         ``refresh`` extends a bound that was cut at that horizon."""
-        if refresh and state < self._depth_cap and self._depth_cut[state]:
+        if refresh and state < self._depth_cap and self._depth_cut[state] & DEPTH_CUT:
             self._depth[state] = DEPTH_UNKNOWN
         return self._text_depth(state, 0)
+
+    cdef bint text_exact(self, int state) noexcept nogil:
+        """After ``text_depth(state)``: True when that bound is exact, every text string of
+        more characters than it being dead (a counted string that must end there)."""
+        return (state < self._depth_cap
+                and self._depth_cut[state] & (DEPTH_CUT | DEPTH_EXACT) == DEPTH_EXACT)
 
     cdef int _text_depth(self, int state, int level) noexcept nogil:
         cdef int i, cap, d, target
@@ -175,17 +185,30 @@ cdef class Automaton:
         self._depth_cut[state] = 0
         if target < 0:
             d = 0
+            if self._text_dead(state):
+                self._depth_cut[state] = DEPTH_EXACT
         elif target == state:
             d = TEXT_UNBOUNDED
         else:
             self._depth[state] = DEPTH_IN_PROGRESS
             d = self._text_depth(target, level + 1)
-            if d < 0 or (target < self._depth_cap and self._depth_cut[target]):
-                self._depth_cut[state] = 1
+            if d < 0 or (target < self._depth_cap and self._depth_cut[target] & DEPTH_CUT):
+                self._depth_cut[state] = DEPTH_CUT
                 d = max(d, 0)
+            elif self._depth_cut[target] & DEPTH_EXACT:
+                self._depth_cut[state] = DEPTH_EXACT
             d = TEXT_UNBOUNDED if d == TEXT_UNBOUNDED else d + 1
         self._depth[state] = <int16_t>d
         return d
+
+    cdef bint _text_dead(self, int state) noexcept nogil:
+        """True when no text character can start in ``state``."""
+        cdef int b
+        for b in range(0x20, 0xF5):
+            if (b < 0x7F and b != 0x22 and b != 0x5C) or b >= 0xC2:
+                if self.step(state, b) >= 0:
+                    return False
+        return True
 
     cdef int _text_target(self, int state) noexcept nogil:
         """The state every text character leads to from ``state``, or -1 when they do not
@@ -241,6 +264,12 @@ cdef class Automaton:
     def is_accepting(self, int state) -> bool:
         self._check_state(state)
         return self.accepting(state)
+
+    def text_bound(self, int state) -> tuple[int, bool]:
+        """(``text_depth(state)``, whether it is exact); see the C method."""
+        self._check_state(state)
+        cdef int bound = self.text_depth(state, True)
+        return bound, self.text_exact(state)
 
     cdef void _check_state(self, int state) except *:
         if state < 0 or state >= self.num_states():
@@ -600,6 +629,9 @@ cdef class TokenTrie:
     cdef uint16_t* node_maxlen # the longest token in node i's subtree (its depth)
     cdef uint8_t* node_text    # bit q: every path down from node i is text when entered in q
     cdef uint8_t* node_rooted  # 1 when every token below node i is text (from the root)
+    cdef uint8_t* node_pathq   # the UTF-8 decoding state of text after the path to node i
+    cdef uint16_t* node_chars  # characters started on the path to node i
+    cdef uint8_t* node_ascii   # 1 when the path to node i and its whole subtree are ASCII
     cdef uint32_t* text_masks  # row L: the text tokens of at most L bytes (L <= max_depth)
     cdef int32_t n_words
     cdef int32_t* node_first   # tokens ending at node i: entries[node_first[i]:node_first[i+1]]
@@ -707,12 +739,28 @@ cdef class TokenTrie:
     cdef void _text_index(self, int32_t* parent, int32_t n_valid):
         """node_rooted and the per-length masks of text tokens."""
         cdef int32_t i, k, t, j, w, length, L
-        cdef uint8_t* pathq = <uint8_t*>_xmalloc(self.n_nodes + 1)
+        self.node_pathq = <uint8_t*>_xmalloc(self.n_nodes + 1)
+        self.node_chars = <uint16_t*>_xmalloc((self.n_nodes + 1) * sizeof(uint16_t))
+        cdef uint8_t* pathq = self.node_pathq
         cdef uint8_t q
         self.node_rooted = <uint8_t*>_xmalloc(self.n_nodes + 1)
+        self.node_ascii = <uint8_t*>_xmalloc(self.n_nodes + 1)
+        for i in range(self.n_nodes):  # subtrees of ASCII bytes (children follow parents)
+            self.node_ascii[i] = self.node_byte[i] < 0x80
+        for i in range(self.n_nodes - 1, -1, -1):
+            if parent[i] >= 0 and not self.node_ascii[i]:
+                self.node_ascii[parent[i]] = 0
+        cdef uint8_t* path_ascii = <uint8_t*>_xmalloc(self.n_nodes + 1)
+        for i in range(self.n_nodes):  # and ASCII paths
+            path_ascii[i] = self.node_byte[i] < 0x80 and (parent[i] < 0 or path_ascii[parent[i]])
+            if parent[i] >= 0 and not path_ascii[parent[i]]:
+                self.node_ascii[i] = 0
+        free(path_ascii)
         for i in range(self.n_nodes):
             q = U_START if parent[i] < 0 else pathq[parent[i]]
             pathq[i] = U_BAD if q == U_BAD else <uint8_t>_text_step(q, self.node_byte[i])
+            self.node_chars[i] = (0 if parent[i] < 0 else self.node_chars[parent[i]]) + (
+                (self.node_byte[i] & 0xC0) != 0x80)
             self.node_rooted[i] = q != U_BAD and (self.node_text[i] >> q) & 1
         self.n_words = (self.n_tokens + 31) // 32
         self.text_masks = <uint32_t*>_xcalloc(
@@ -727,12 +775,14 @@ cdef class TokenTrie:
         for L in range(1, self.max_depth + 1):
             for w in range(self.n_words):
                 self.text_masks[L * self.n_words + w] |= self.text_masks[(L - 1) * self.n_words + w]
-        free(pathq)
 
     def __dealloc__(self):
         free(self.node_maxlen)
         free(self.node_text)
         free(self.node_rooted)
+        free(self.node_pathq)
+        free(self.node_chars)
+        free(self.node_ascii)
         free(self.text_masks)
         free(self.node_byte)
         free(self.node_depth)
@@ -753,7 +803,7 @@ cdef class TokenTrie:
     @property
     def memory(self) -> int:
         """Bytes of C memory held."""
-        return (self.n_nodes * 15 + self.n_entries * 4
+        return (self.n_nodes * 19 + self.n_entries * 4
                 + (self.max_depth + 1) * self.n_words * 4 + self.offsets[self.n_tokens]
                 + (self.n_tokens + 1) * 8)
 
@@ -778,9 +828,12 @@ cdef class TokenTrie:
         cdef uint16_t* node_maxlen = self.node_maxlen
         cdef uint8_t* node_text = self.node_text
         cdef uint8_t* node_rooted = self.node_rooted
-        cdef int d, parent_state, w, limit = automaton.text_depth(state, True)
-        if limit > self.max_depth:
-            limit = self.max_depth
+        cdef uint8_t* node_pathq = self.node_pathq
+        cdef uint16_t* node_chars = self.node_chars
+        cdef uint8_t* node_ascii = self.node_ascii
+        cdef int d, parent_state, w, bound = automaton.text_depth(state, True)
+        cdef int limit = bound if bound < self.max_depth else self.max_depth
+        cdef bint exact = bound < TEXT_UNBOUNDED and automaton.text_exact(state)
         if limit > 0:  # every text token of at most `limit` bytes is allowed: all at once
             for w in range(self.n_words):
                 mask[w] |= self.text_masks[limit * self.n_words + w]
@@ -788,6 +841,12 @@ cdef class TokenTrie:
         while i < n:
             if limit > 0 and node_rooted[i] and node_maxlen[i] <= limit:
                 i = node_skip[i]  # all of its tokens were just taken
+                continue
+            if exact and ((node_pathq[i] != U_BAD and node_chars[i] > bound)
+                          or (node_rooted[i] and node_ascii[i])):
+                # text longer than the state allows is dead; ASCII text tokens short enough
+                # were taken with the mask above
+                i = node_skip[i]
                 continue
             d = node_depth[i]
             parent_state = states[d - 1]
