@@ -6,7 +6,8 @@ that describe bad input also derive from the builtin a caller would expect::
     TypedgenError
     ├── RegexError(ValueError)            a pattern uses unsupported syntax (construct, position)
     │   └── StateLimitError               the automaton would exceed its configured state limit
-    ├── SchemaError(ValueError)           a type or JSON Schema cannot be honoured (pointer, keyword)
+    ├── SchemaError(ValueError)           a type or JSON Schema cannot be honoured exactly
+    │                                     (pointer, keyword)
     ├── VocabularyError(ValueError)       a tokenizer's vocabulary cannot be mapped to bytes
     ├── GuideError(ValueError)            a token that the guide does not allow was fed to it
     ├── ModelError(RuntimeError)          a model cannot be built, loaded or used as asked
