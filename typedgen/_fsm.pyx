@@ -279,6 +279,7 @@ cdef class Automaton:
     cdef int16_t* _depth
     cdef uint8_t* _depth_cut
     cdef int _depth_cap
+    cdef bint is_regex  # a RegexAutomaton: the walk reads its rows directly
 
     def __dealloc__(self):
         free(self._depth)
@@ -348,6 +349,7 @@ cdef class RegexAutomaton(Automaton):
             raise ValueError("max_states must be >= 1")
         self.pattern = pattern
         self.max_states = max_states
+        self.is_regex = True
         self.num_nodes = n
         self.accept_node = nfa.accept
         self.byte_start = <int32_t*>_xcalloc(n + 1, sizeof(int32_t))
@@ -560,6 +562,13 @@ cdef class RegexAutomaton(Automaton):
             while self.table[slot] >= 0:
                 slot = (slot + 1) & self.table_mask
             self.table[slot] = i
+
+
+cdef inline int _known_text_depth(Automaton automaton, int state) noexcept nogil:
+    """``automaton.text_depth(state)``, read from the memo when it is there."""
+    if state < automaton._depth_cap and automaton._depth[state] >= 0:
+        return automaton._depth[state]
+    return automaton.text_depth(state, False)
 
 
 cdef inline bint _contains(const int32_t* items, int n, int32_t x) noexcept nogil:
@@ -834,6 +843,7 @@ cdef class TokenTrie:
         cdef int d, parent_state, w, bound = automaton.text_depth(state, True)
         cdef int limit = bound if bound < self.max_depth else self.max_depth
         cdef bint exact = bound < TEXT_UNBOUNDED and automaton.text_exact(state)
+        cdef void* regex = <void*>automaton if automaton.is_regex else NULL
         if limit > 0:  # every text token of at most `limit` bytes is allowed: all at once
             for w in range(self.n_words):
                 mask[w] |= self.text_masks[limit * self.n_words + w]
@@ -850,14 +860,19 @@ cdef class TokenTrie:
                 continue
             d = node_depth[i]
             parent_state = states[d - 1]
-            if node_text[i] & 1 and automaton.text_depth(parent_state, False) > node_maxlen[i] - d:
+            if node_text[i] & 1 and _known_text_depth(automaton, parent_state) > node_maxlen[i] - d:
                 # every token below is text short enough to stay live: all allowed
                 for k in range(node_first[i], node_first[node_skip[i]]):
                     t = entries[k]
                     mask[t >> 5] |= (<uint32_t>1) << (t & 31)
                 i = node_skip[i]
                 continue
-            s = automaton.step(parent_state, node_byte[i])
+            if regex != NULL:  # the regex DFA's cached row, without a virtual call
+                s = (<RegexAutomaton>regex).rows[parent_state][node_byte[i]]
+                if s == UNKNOWN:
+                    s = (<RegexAutomaton>regex)._compute(parent_state, node_byte[i])
+            else:
+                s = automaton.step(parent_state, node_byte[i])
             if s < 0:
                 if s == FAILED:
                     free(states)
