@@ -15,6 +15,8 @@ class Automaton:
     def run(self, data: bytes, state: int = -1) -> int:
         """State reached over ``data`` from ``state`` (default initial); -1 when dead."""
     def is_accepting(self, state: int) -> bool: ...
+    def text_bound(self, state: int) -> tuple[int, bool]:
+        """(how many text characters surely stay live from ``state``, whether exactly)."""
 
 class RegexAutomaton(Automaton):
     """The lazily built DFA of a byte NFA; raises StateLimitError past ``max_states``."""
