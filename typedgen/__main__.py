@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pydantic
 
@@ -29,11 +30,11 @@ __all__ = ["main"]
 class Invoice:
     """The demo's target type."""
 
-    number: str
+    invoice_number: str
     vendor: str
-    due_date: str
-    total: float
-    currency: str
+    due_date: datetime.date
+    total_amount: float
+    currency: Literal["EUR", "USD", "GBP"]
 
 
 DEMO_TEXT = (

