@@ -127,28 +127,33 @@ def first_json_value(text: str) -> tuple[bool, Any]:
 
 
 def score(case: Case, text: str, finish: str | None) -> Score:
+    found, value = first_json_value(text)
+    total = len(leaves(case.expected))
+    right = count_right(case.expected, value) if found else 0
+    problem = _problem(case, value) if found else "no JSON"
+    if problem and finish == "length":
+        problem = "runaway (max_tokens)"
+    return Score(not problem, problem, right, total)
+
+
+def _problem(case: Case, value: Any) -> str:
+    """Why ``value`` is not a valid output of ``case`` ("" when it is)."""
     import jsonschema
     import pydantic
 
     from typedgen import schema_of
 
-    found, value = first_json_value(text)
-    total = len(leaves(case.expected))
-    if not found:
-        reason = "runaway (max_tokens)" if finish == "length" else "no JSON"
-        return Score(False, reason, 0, total)
-    right = count_right(case.expected, value)
     validator = jsonschema.Draft202012Validator(
         schema_of(case.target), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
     error = jsonschema.exceptions.best_match(validator.iter_errors(value))
     if error is not None:
-        return Score(False, f"schema: {error.message[:60]}", right, total)
+        return f"schema: {error.message[:60]}"
     try:
         pydantic.TypeAdapter(case.target).validate_json(json.dumps(value))
     except pydantic.ValidationError as exc:
-        return Score(False, f"type: {str(exc).splitlines()[0][:60]}", right, total)
-    return Score(True, "", right, total)
+        return f"type: {str(exc).splitlines()[0][:60]}"
+    return ""
 
 
 def leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any]]:
