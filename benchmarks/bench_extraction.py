@@ -21,8 +21,8 @@ Scored the same way for every method, from the output text:
 
 Run: ``.venv/bin/python benchmarks/bench_extraction.py [--limit N] [--max-tokens 256]
 [--methods typedgen,unconstrained,xgrammar,guidance] [--peer-whitespace compact|any]
-[--show-outputs]``. Each backend's engine runs in its own process (typedgen and unconstrained
-share the xgrammar one). Prints Markdown tables.
+[--show-outputs] [--save outputs.json]``. Each backend's engine runs in its own process
+(typedgen and unconstrained share the xgrammar one). Prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -286,6 +286,7 @@ def main() -> None:
         help="compact: the backends' disable_any_whitespace (typedgen's default is compact too)",
     )
     parser.add_argument("--show-outputs", action="store_true")
+    parser.add_argument("--save", help="also write the prompts and raw outputs to this JSON file")
     parser.add_argument("--worker", choices=_engines.BACKENDS, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -307,6 +308,8 @@ def main() -> None:
         f"--peer-whitespace={args.peer_whitespace}",
     ]
     results = _engines.run_workers(__file__, [g for g in groups if g[1]], options)
+    if args.save:
+        Path(args.save).write_text(json.dumps(results, indent=1))
     report(args, results)
 
 
