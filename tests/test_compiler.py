@@ -75,6 +75,16 @@ def test_compiler_caches_a_bounded_number_of_guides() -> None:
     assert compiler.cache_info() == (0, 2)
 
 
+def test_property_order_is_part_of_the_cache_key() -> None:
+    compiler = Compiler(byte_vocabulary())
+    properties = {"a": {"type": "boolean"}, "b": {"type": "boolean"}}
+    ab = {"type": "object", "properties": properties, "required": ["a", "b"]}
+    ba = {**ab, "properties": dict(reversed(properties.items()))}
+    assert accepts_string(compiler.json_schema(ab), '{"a":true,"b":false}')
+    assert accepts_string(compiler.json_schema(ba), '{"b":false,"a":true}')
+    assert not accepts_string(compiler.json_schema(ba), '{"a":true,"b":false}')
+
+
 def test_a_compiler_without_cache() -> None:
     compiler = Compiler(byte_vocabulary(), cache_size=0)
     assert compiler.regex("a") is not compiler.regex("a")

@@ -100,8 +100,9 @@ class Compiler:
         whitespace: Whitespace = Whitespace(),  # noqa: B008 (frozen, immutable)
     ) -> Guide:
         """The guide of ``schema`` (see :func:`compile_json_schema`), cached by the schema's
-        canonical JSON text and the whitespace policy."""
-        text = schema if isinstance(schema, str) else json.dumps(schema, sort_keys=True)
+        JSON text and the whitespace policy. Key order is part of the key: properties are
+        generated in schema order, so schemas that differ only in order compile differently."""
+        text = schema if isinstance(schema, str) else json.dumps(schema)
         key = ("json_schema", text, repr(whitespace))
         guide = self._lookup(key)
         if guide is None:
