@@ -43,6 +43,30 @@ R = TypeVar("R")
 DEFAULT_MAX_TOKENS = 512
 
 
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions"})
+_DATA = frozenset({"enum", "const", "default", "examples"})  # JSON values, not schemas
+
+
+def _without_titles(schema: Any) -> Any:
+    """``schema`` without its ``title`` annotations, for the prompt: small models copy titles
+    into their answers (``"title": "Invoice"``). Property names called ``title`` are kept."""
+    if isinstance(schema, list):
+        return [_without_titles(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {
+        key: (
+            {name: _without_titles(sub) for name, sub in value.items()}
+            if key in _SCHEMA_MAPS and isinstance(value, dict)
+            else value
+            if key in _DATA
+            else _without_titles(value)
+        )
+        for key, value in schema.items()
+        if key != "title"
+    }
+
+
 class _Body(Generic[R]):
     """What sync and async typed functions share: the prompt, the generator, the model."""
 
@@ -88,7 +112,7 @@ class _Body(Generic[R]):
         for name, value in bound.arguments.items():
             shown = value if isinstance(value, str) else json.dumps(value, default=str)
             lines.append(f"{name}: {shown}")
-        schema = self.generator.constraint.source if self.generator.constraint else ""
+        schema = json.dumps(_without_titles(target_of(self.return_type).schema))
         lines += ["", f"Answer with JSON that follows this JSON Schema: {schema}"]
         user = "\n".join(lines)
         rendered = self.model.render_chat([{"role": "user", "content": user}])
