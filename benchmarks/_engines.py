@@ -10,6 +10,7 @@ engine and one set of weights.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -79,6 +80,41 @@ def typed_function(model: VLLM, case: Any, *, max_tokens: int) -> Any:
     extract.__doc__ = case.instruction
     extract.__annotations__ = {"text": str, "return": case.target}
     return typedgen.fn(model=model, max_tokens=max_tokens)(extract)
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, methods: Sequence[str]) -> None:
+    """The options every vLLM benchmark takes: methods, peers' whitespace, worker plumbing."""
+    parser.add_argument("--methods", default=",".join(methods))
+    parser.add_argument(
+        "--peer-whitespace",
+        choices=["compact", "any"],
+        default="compact",
+        help="compact: the backends' disable_any_whitespace (typedgen's default is compact too)",
+    )
+    parser.add_argument("--worker", choices=BACKENDS, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+
+
+def run_methods(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    methods: Sequence[str],
+    script: str,
+    options: Sequence[str],
+) -> list[dict[str, Any]]:
+    """Run the methods asked for with ``--methods``, one worker process per backend engine;
+    typedgen and unconstrained generation run in the first (xgrammar) engine."""
+    wanted = args.methods.split(",")
+    unknown = set(wanted) - set(methods)
+    if unknown:
+        parser.error(f"unknown methods {sorted(unknown)}; choose from {list(methods)}")
+    shared = {"typedgen", "unconstrained"}
+    groups = [
+        (backend, [m for m in wanted if m == backend or (i == 0 and m in shared)])
+        for i, backend in enumerate(BACKENDS)
+    ]
+    options = [*options, f"--peer-whitespace={args.peer_whitespace}"]
+    return run_workers(script, [g for g in groups if g[1]], options)
 
 
 def run_workers(

@@ -278,36 +278,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=len(CASES), help="number of cases")
     parser.add_argument("--max-tokens", type=int, default=256)
-    parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument(
-        "--peer-whitespace",
-        choices=["compact", "any"],
-        default="compact",
-        help="compact: the backends' disable_any_whitespace (typedgen's default is compact too)",
-    )
     parser.add_argument("--show-outputs", action="store_true")
     parser.add_argument("--save", help="also write the prompts and raw outputs to this JSON file")
-    parser.add_argument("--worker", choices=_engines.BACKENDS, help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
+    _engines.add_common_arguments(parser, METHODS)
     args = parser.parse_args()
-    unknown = set(args.methods.split(",")) - set(METHODS)
-    if unknown:
-        parser.error(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
     if args.worker:
         worker(args)
         return
-    wanted = args.methods.split(",")
-    # typedgen and unconstrained generation run in the first (xgrammar) engine
-    groups = [
-        (backend, [m for m in wanted if m == backend or (i == 0 and m in METHODS[:2])])
-        for i, backend in enumerate(_engines.BACKENDS)
-    ]
-    options = [
-        f"--limit={args.limit}",
-        f"--max-tokens={args.max_tokens}",
-        f"--peer-whitespace={args.peer_whitespace}",
-    ]
-    results = _engines.run_workers(__file__, [g for g in groups if g[1]], options)
+    options = [f"--limit={args.limit}", f"--max-tokens={args.max_tokens}"]
+    results = _engines.run_methods(parser, args, METHODS, __file__, options)
     if args.save:
         Path(args.save).write_text(json.dumps(results, indent=1))
     report(args, results)

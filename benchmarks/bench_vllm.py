@@ -221,41 +221,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument(
         "--no-matched",
         dest="matched",
         action="store_false",
         help="skip the length-matched unconstrained runs",
     )
-    parser.add_argument(
-        "--peer-whitespace",
-        choices=["compact", "any"],
-        default="compact",
-        help="compact: the backends' disable_any_whitespace (typedgen's default is compact too)",
-    )
-    parser.add_argument("--worker", choices=_engines.BACKENDS, help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
+    _engines.add_common_arguments(parser, METHODS)
     args = parser.parse_args()
-    unknown = set(args.methods.split(",")) - set(METHODS)
-    if unknown:
-        parser.error(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
     if args.worker:
         worker(args)
         return
-    wanted = args.methods.split(",")
-    # unconstrained and typedgen run in the first (xgrammar) engine
-    groups = [
-        (backend, [m for m in wanted if m == backend or (i == 0 and m in METHODS[:2])])
-        for i, backend in enumerate(_engines.BACKENDS)
-    ]
     options = [
         f"--batch={args.batch}",
         f"--max-tokens={args.max_tokens}",
-        f"--peer-whitespace={args.peer_whitespace}",
         *([] if args.matched else ["--no-matched"]),
     ]
-    results = _engines.run_workers(__file__, [g for g in groups if g[1]], options)
+    results = _engines.run_methods(parser, args, METHODS, __file__, options)
     report(args, results)
 
 
