@@ -75,7 +75,7 @@ class SchemaError(TypedgenError, ValueError):
     """
 
     def __init__(self, message: str, *, pointer: str = "", keyword: str | None = None) -> None:
-        at = f"{pointer}/{_escape_pointer(keyword)}" if keyword is not None else pointer
+        at = f"{pointer}/{escape_pointer_token(keyword)}" if keyword is not None else pointer
         super().__init__(f"{message} (at {at or '/'!s})")
         self.reason = message
         self.pointer = pointer
@@ -122,5 +122,6 @@ def _clip(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _escape_pointer(token: str) -> str:
+def escape_pointer_token(token: str) -> str:
+    """``token`` escaped for use as one segment of a JSON pointer (RFC 6901)."""
     return token.replace("~", "~0").replace("/", "~1")

@@ -40,7 +40,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import unquote
 
-from typedgen._errors import SchemaError
+from typedgen._errors import SchemaError, escape_pointer_token
 from typedgen._json_schema_numbers import (
     alternation,
     decimal_range,
@@ -391,10 +391,6 @@ def _type_of(value: Any) -> str:
     return "object"
 
 
-def _escape_pointer(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
 # --- the compiler -------------------------------------------------------------------------------
 
 
@@ -519,7 +515,7 @@ class _Compiler:
         if not isinstance(value, Mapping):
             raise SchemaError("dependencies must be an object", pointer=pointer)
         for name, dependency in value.items():
-            where = f"{pointer}/{_escape_pointer(name)}"
+            where = f"{pointer}/{escape_pointer_token(name)}"
             absent = _Flat(properties=((name, ((False, where),)),))
             if isinstance(dependency, list):
                 present = [_Flat(required=(name, *dependency))]
@@ -693,7 +689,7 @@ class _Compiler:
         if key == "properties":
             out = [_other_types({"object"})]
             for name, sub in value.items():
-                sub_pointer = f"{pointer}/properties/{_escape_pointer(name)}"
+                sub_pointer = f"{pointer}/properties/{escape_pointer_token(name)}"
                 for negated in self.negate(sub, sub_pointer):
                     out.append(
                         _Flat(
@@ -816,12 +812,12 @@ class _Compiler:
                     "properties must be an object", pointer=pointer, keyword="properties"
                 )
             fields["properties"] = tuple(
-                (name, ((sub, f"{pointer}/properties/{_escape_pointer(name)}"),))
+                (name, ((sub, f"{pointer}/properties/{escape_pointer_token(name)}"),))
                 for name, sub in props.items()
             )
         if "patternProperties" in schema:
             fields["pattern_properties"] = tuple(
-                (p, (sub, f"{pointer}/patternProperties/{_escape_pointer(p)}"))
+                (p, (sub, f"{pointer}/patternProperties/{escape_pointer_token(p)}"))
                 for p, sub in schema["patternProperties"].items()
             )
             where["patternProperties"] = pointer
@@ -1525,7 +1521,7 @@ def _find_anchor(node: Any, name: str, pointer: str) -> tuple[Any, str] | None:
     else:
         return None
     for key, child in children:
-        found = _find_anchor(child, name, f"{pointer}/{_escape_pointer(key)}")
+        found = _find_anchor(child, name, f"{pointer}/{escape_pointer_token(key)}")
         if found is not None:
             return found
     return None
