@@ -58,6 +58,9 @@ cdef enum:
     DEPTH_IN_PROGRESS = -2
 
 cdef enum:
+    DIST_NONE = 0x3FFFFFFF  # distance() of a state from which no accepting state is reachable
+
+cdef enum:
     UNKNOWN = -1   # a row entry not computed yet (memset 0xFF)
     DEAD = -2      # no string continues from here
     FAILED = -3    # the automaton hit its state limit; see Automaton.failure()
@@ -143,6 +146,17 @@ cdef class Automaton:
         return RuntimeError("automaton failure")
 
     cdef size_t memory(self) noexcept nogil:
+        return 0
+
+    cdef int distance(self, int state) noexcept nogil:
+        """A lower bound on the number of bytes that lead from ``state`` to an accepting state
+        (0 in an accepting state, ``DIST_NONE`` when none is reachable). This base knows
+        nothing: 0."""
+        return 0
+
+    cdef int max_distance(self) noexcept nogil:
+        """An upper bound on ``distance`` over every live state (this base: 0, so a guide
+        never restricts a mask by the budget)."""
         return 0
 
     cdef int text_depth(self, int state, bint refresh) noexcept nogil:
@@ -265,6 +279,12 @@ cdef class Automaton:
         self._check_state(state)
         return self.accepting(state)
 
+    def distance_to_final(self, int state) -> int:
+        """The fewest bytes that lead from ``state`` to an accepting state (0 when it accepts;
+        for an automaton that does not know, 0)."""
+        self._check_state(state)
+        return self.distance(state)
+
     def text_bound(self, int state) -> tuple[int, bool]:
         """(``text_depth(state)``, whether it is exact); see the C method."""
         self._check_state(state)
@@ -331,6 +351,10 @@ cdef class RegexAutomaton(Automaton):
     cdef int32_t* stack
     cdef int32_t* buf
     cdef size_t set_bytes
+    cdef int32_t* node_dist     # per NFA node: the fewest bytes to accept (NULL until needed)
+    cdef int max_node_dist
+    cdef int32_t* dists         # per DFA state: the fewest bytes to acceptance, -1 unknown
+    cdef int dists_cap
     cdef readonly object pattern
 
     def __cinit__(self):
@@ -421,6 +445,8 @@ cdef class RegexAutomaton(Automaton):
         free(self.marks)
         free(self.stack)
         free(self.buf)
+        free(self.node_dist)
+        free(self.dists)
 
     @property
     def states(self) -> int:
@@ -438,7 +464,104 @@ cdef class RegexAutomaton(Automaton):
 
     cdef size_t memory(self) noexcept nogil:
         return (<size_t>self.n_states * (256 * sizeof(int32_t) + 32) + self.set_bytes
-                + (<size_t>self.table_mask + 1) * sizeof(int32_t))
+                + (<size_t>self.table_mask + 1) * sizeof(int32_t)
+                + (<size_t>self.num_nodes * sizeof(int32_t) if self.node_dist != NULL else 0)
+                + <size_t>self.dists_cap * sizeof(int32_t))
+
+    cdef int distance(self, int state) noexcept nogil:
+        """The fewest bytes from ``state`` to acceptance: the least distance of its NFA nodes
+        (computed once per automaton, see ``_node_distances``), memoized per DFA state."""
+        cdef int i, cap, d, best = DIST_NONE
+        cdef int32_t* nodes
+        if state < self.dists_cap and self.dists[state] >= 0:
+            return self.dists[state]
+        if self.node_dist == NULL:
+            self._node_distances()
+        if state >= self.dists_cap:
+            cap = max(64, 2 * self.dists_cap, state + 1)
+            self.dists = <int32_t*>_xrealloc(self.dists, cap * sizeof(int32_t))
+            memset(self.dists + self.dists_cap, 0xFF, (cap - self.dists_cap) * sizeof(int32_t))
+            self.dists_cap = cap
+        nodes = self.sets[state]
+        for i in range(self.set_len[state]):
+            d = self.node_dist[nodes[i]]
+            if d < best:
+                best = d
+        self.dists[state] = best
+        return best
+
+    cdef int max_distance(self) noexcept nogil:
+        if self.node_dist == NULL:
+            self._node_distances()
+        return self.max_node_dist
+
+    cdef void _node_distances(self) noexcept nogil:
+        """``node_dist``: for every NFA node the fewest bytes on a path to the accept node (byte
+        edges weigh 1, epsilon edges 0), by a breadth-first search backwards from it, one
+        distance at a time; and ``max_node_dist``, the largest finite one."""
+        cdef int n = self.num_nodes, u, p, k, e, head = 0, tail = 1, level = 0, level_end
+        cdef int32_t* rb_start = <int32_t*>_xcalloc(n + 1, sizeof(int32_t))
+        cdef int32_t* re_start = <int32_t*>_xcalloc(n + 1, sizeof(int32_t))
+        cdef int32_t* rb_src = <int32_t*>_xmalloc((self.byte_start[n] + 1) * sizeof(int32_t))
+        cdef int32_t* re_src = <int32_t*>_xmalloc((self.eps_start[n] + 1) * sizeof(int32_t))
+        cdef int32_t* cursor = <int32_t*>_xmalloc((n + 1) * sizeof(int32_t))
+        cdef int32_t* dist = <int32_t*>_xmalloc((n + 1) * sizeof(int32_t))
+        cdef int32_t* queue = <int32_t*>_xmalloc((n + 1) * sizeof(int32_t))
+        # the reverse edges, as CSR by destination
+        for u in range(n):
+            for e in range(self.byte_start[u], self.byte_start[u + 1]):
+                rb_start[self.byte_dst[e] + 1] += 1
+            for e in range(self.eps_start[u], self.eps_start[u + 1]):
+                re_start[self.eps_dst[e] + 1] += 1
+        for u in range(n):
+            rb_start[u + 1] += rb_start[u]
+            re_start[u + 1] += re_start[u]
+        memcpy(cursor, rb_start, n * sizeof(int32_t))
+        for u in range(n):
+            for e in range(self.byte_start[u], self.byte_start[u + 1]):
+                rb_src[cursor[self.byte_dst[e]]] = u
+                cursor[self.byte_dst[e]] += 1
+        memcpy(cursor, re_start, n * sizeof(int32_t))
+        for u in range(n):
+            for e in range(self.eps_start[u], self.eps_start[u + 1]):
+                re_src[cursor[self.eps_dst[e]]] = u
+                cursor[self.eps_dst[e]] += 1
+        for u in range(n):
+            dist[u] = DIST_NONE
+        dist[self.accept_node] = 0
+        queue[0] = self.accept_node
+        # queue[head:tail] holds the nodes at distance `level`: first add those that reach them
+        # by epsilon edges, then the nodes one byte before them become the next level
+        while head < tail:
+            k = head
+            while k < tail:
+                u = queue[k]
+                k += 1
+                for e in range(re_start[u], re_start[u + 1]):
+                    p = re_src[e]
+                    if dist[p] > level:
+                        dist[p] = level
+                        queue[tail] = p
+                        tail += 1
+            level_end = tail
+            for k in range(head, level_end):
+                u = queue[k]
+                for e in range(rb_start[u], rb_start[u + 1]):
+                    p = rb_src[e]
+                    if dist[p] > level + 1:
+                        dist[p] = level + 1
+                        queue[tail] = p
+                        tail += 1
+            head = level_end
+            level += 1
+        self.max_node_dist = dist[queue[tail - 1]]
+        free(rb_start)
+        free(re_start)
+        free(rb_src)
+        free(re_src)
+        free(cursor)
+        free(queue)
+        self.node_dist = dist
 
     cdef int step(self, int state, int byte) noexcept nogil:
         cdef int32_t r = self.rows[state][byte]
@@ -888,6 +1011,48 @@ cdef class TokenTrie:
         return 0
 
 
+    cdef int walk_within(self, Automaton automaton, int state, uint32_t* mask, int limit,
+                         int* reach) noexcept nogil:
+        """Set in ``mask`` the bit of every token whose bytes lead ``automaton`` from ``state``
+        to a live state at distance at most ``limit`` from acceptance. With ``reach`` not
+        NULL, every live token is visited and ``reach[0]`` receives the largest distance one
+        leads to (-1 when none is live); without, subtrees that cannot come within ``limit``
+        (a byte lowers the distance by at most one) are skipped. Returns 0, or -1 when the
+        automaton failed."""
+        cdef int32_t* states = <int32_t*>malloc((self.max_depth + 1) * sizeof(int32_t))
+        if states == NULL:
+            return -1
+        cdef int32_t i = 0, n = self.n_nodes, s, k, t
+        cdef int d, dist, best = -1
+        states[0] = state
+        while i < n:
+            d = self.node_depth[i]
+            s = automaton.step(states[d - 1], self.node_byte[i])
+            if s < 0:
+                if s == FAILED:
+                    free(states)
+                    return -1
+                i = self.node_skip[i]
+                continue
+            dist = automaton.distance(s)
+            if reach == NULL and dist - (self.node_maxlen[i] - d) > limit:
+                i = self.node_skip[i]
+                continue
+            states[d] = s
+            if self.node_first[i] < self.node_first[i + 1]:
+                if dist > best:
+                    best = dist
+                if dist <= limit:
+                    for k in range(self.node_first[i], self.node_first[i + 1]):
+                        t = self.entries[k]
+                        mask[t >> 5] |= (<uint32_t>1) << (t & 31)
+            i += 1
+        free(states)
+        if reach != NULL:
+            reach[0] = best
+        return 0
+
+
 # --------------------------------------------------------------------------------------------
 # the token index
 
@@ -917,6 +1082,9 @@ cdef class Guide:
     cdef uint32_t** masks
     cdef int masks_cap
     cdef int n_masks
+    cdef int32_t* reach      # per guide state: the largest distance a token leads to, or -2
+    cdef int reach_cap
+    cdef uint32_t* scratch   # the budget-restricted mask being built (under the lock)
     cdef PyThread_type_lock lock
 
     finished_state = 0
@@ -950,6 +1118,8 @@ cdef class Guide:
             free(self.masks[i])
         free(self.masks)
         free(self.eos)
+        free(self.reach)
+        free(self.scratch)
         if self.lock != NULL:
             PyThread_free_lock(self.lock)
 
@@ -1050,23 +1220,120 @@ cdef class Guide:
     def fill_bitmask(self, long state, out, Py_ssize_t row=0) -> None:
         """Write the allowed tokens of ``state`` into row ``row`` of ``out``, an int32 numpy
         array or CPU torch tensor of shape ``(rows, bitmask_width)``, in place."""
-        cdef cnp.ndarray arr
-        if isinstance(out, cnp.ndarray):
-            arr = <cnp.ndarray>out
-        else:
-            arr = out.numpy()  # a CPU torch tensor shares its memory with the array
-        if cnp.PyArray_NDIM(arr) != 2 or cnp.PyArray_DIMS(arr)[1] != self.n_words:
-            raise ValueError(
-                f"bitmask must have shape (rows, {self.n_words}), got {(<object>arr).shape}")
-        if cnp.PyArray_TYPE(arr) != cnp.NPY_INT32:
-            raise ValueError(f"bitmask must be int32, got {arr.dtype}")
-        if row < 0 or row >= cnp.PyArray_DIMS(arr)[0]:
-            raise IndexError(f"row {row} out of range for {cnp.PyArray_DIMS(arr)[0]} rows")
-        if cnp.PyArray_STRIDES(arr)[1] != 4 or not cnp.PyArray_ISWRITEABLE(arr):
-            raise ValueError("bitmask rows must be contiguous and writeable")
+        cdef char* target = _bitmask_row(out, row, self.n_words)
         cdef uint32_t* mask = self._locked_mask(state)
-        memcpy(<char*>cnp.PyArray_DATA(arr) + row * cnp.PyArray_STRIDES(arr)[0], mask,
-               self.n_words * sizeof(uint32_t))
+        memcpy(target, mask, self.n_words * sizeof(uint32_t))
+
+    def fill_bitmask_within(self, long state, long budget, out, Py_ssize_t row=0) -> bool:
+        """Like :meth:`fill_bitmask`, for a generation that may emit at most ``budget`` more
+        tokens, this one and the final EOS included: only the tokens after which an accepting
+        state is at most ``budget - 2`` bytes away are allowed (one token per byte in the
+        worst case, then EOS), and EOS when ``state`` is final.
+
+        Returns True when that mask was written. Every token it allows keeps the same promise
+        one step later, so when every byte of some shortest completion is a single-byte token
+        of the vocabulary (byte-level and byte-fallback vocabularies have all 256), a walk that
+        starts with ``budget >= distance_to_final(state) + 1`` and takes one allowed token per
+        step, the budget dropping by one each time, always ends with EOS in a final state
+        within its budget.
+
+        Returns False when no token fits the budget (it is smaller than the shortest completion
+        in tokens, or the vocabulary lacks the single-byte tokens of every shortest one): then
+        the unrestricted mask of :meth:`fill_bitmask` is written, and the generation may be
+        cut before it completes.
+
+        Costs a copy, like :meth:`fill_bitmask`, while ``budget - 2 >= max_distance``; below
+        that, a scan of the vocabulary's trie the first time a state is seen (which memoizes
+        the largest distance its tokens lead to) and whenever the budget restricts its mask.
+        """
+        cdef char* target = _bitmask_row(out, row, self.n_words)
+        cdef uint32_t* mask
+        cdef bint fits = True
+        self._check(state)
+        if not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
+            with nogil:
+                PyThread_acquire_lock(self.lock, WAIT_LOCK)
+        try:
+            mask = self._budget_mask(<int>state, budget, &fits)
+            memcpy(target, mask, self.n_words * sizeof(uint32_t))
+        finally:
+            PyThread_release_lock(self.lock)
+        return fits
+
+    cdef uint32_t* _budget_mask(self, int state, long budget, bint* fits) except NULL:
+        """The mask of :meth:`fill_bitmask_within` (the memoized mask of ``state`` or the
+        scratch buffer); the caller holds the lock."""
+        cdef uint32_t* mask = self._mask(state)
+        cdef int s = state - 1, i, cap, rc = 0, reach = -2
+        cdef long limit = budget - 2
+        cdef uint32_t any_bit = 0
+        if state == 0:
+            return mask
+        if limit >= self.automaton.max_distance():
+            return mask  # no token can lead farther than the budget allows
+        if state < self.reach_cap and self.reach[state] != -2 and limit >= self.reach[state]:
+            return mask
+        if budget < 1 or self.automaton.distance(s) - self.trie.max_depth > limit:
+            fits[0] = False  # even the longest token cannot come close enough
+            return mask
+        if self.scratch == NULL:
+            self.scratch = <uint32_t*>_xmalloc(self.n_words * sizeof(uint32_t))
+        if state >= self.reach_cap:
+            cap = max(64, 2 * self.reach_cap, state + 1)
+            self.reach = <int32_t*>_xrealloc(self.reach, cap * sizeof(int32_t))
+            for i in range(self.reach_cap, cap):
+                self.reach[i] = -2
+            self.reach_cap = cap
+        memset(self.scratch, 0, self.n_words * sizeof(uint32_t))
+        with nogil:
+            if self.reach[state] == -2:  # the first time: every token, to learn the reach
+                rc = self.trie.walk_within(self.automaton, s, self.scratch, <int>limit, &reach)
+                if rc == 0:
+                    self.reach[state] = reach
+            else:
+                rc = self.trie.walk_within(self.automaton, s, self.scratch, <int>limit, NULL)
+        if rc != 0:
+            raise self.automaton.failure()
+        if limit >= self.reach[state]:
+            return mask
+        for i in range(self.n_eos):
+            self.scratch[self.eos[i] >> 5] &= ~((<uint32_t>1) << (self.eos[i] & 31))
+        if self.automaton.accepting(s):
+            for i in range(self.n_eos):
+                self.scratch[self.eos[i] >> 5] |= (<uint32_t>1) << (self.eos[i] & 31)
+        for i in range(self.n_words):
+            any_bit |= self.scratch[i]
+        if any_bit == 0:
+            fits[0] = False
+            return mask
+        return self.scratch
+
+    def distance_to_final(self, long state) -> int:
+        """The fewest bytes that complete a match from ``state`` (0 when it is final): a
+        request can surely finish with EOS within ``distance_to_final(state) + 1`` tokens
+        under :meth:`fill_bitmask_within` when the vocabulary has the single-byte tokens."""
+        cdef int d
+        self._check(state)
+        if state == 0:
+            return 0
+        if not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
+            with nogil:
+                PyThread_acquire_lock(self.lock, WAIT_LOCK)
+        d = self.automaton.distance(<int>state - 1)
+        PyThread_release_lock(self.lock)
+        return d
+
+    @property
+    def max_distance(self) -> int:
+        """An upper bound on :meth:`distance_to_final` over every state: a budget of at least
+        ``max_distance + 2`` tokens never restricts :meth:`fill_bitmask_within`."""
+        cdef int d
+        if not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
+            with nogil:
+                PyThread_acquire_lock(self.lock, WAIT_LOCK)
+        d = self.automaton.max_distance()
+        PyThread_release_lock(self.lock)
+        return d
 
     def allowed_token_ids(self, long state) -> list[int]:
         """The token ids allowed in ``state``, ascending (EOS ids included when final)."""
@@ -1147,6 +1414,26 @@ cdef class Guide:
         if s == FAILED:
             raise self.automaton.failure()
         return s if s >= 0 else -1
+
+
+cdef char* _bitmask_row(out, Py_ssize_t row, int n_words) except NULL:
+    """The address of row ``row`` of the bitmask ``out`` (an int32 numpy array or CPU torch
+    tensor of shape ``(rows, n_words)`` with contiguous, writeable rows)."""
+    cdef cnp.ndarray arr
+    if isinstance(out, cnp.ndarray):
+        arr = <cnp.ndarray>out
+    else:
+        arr = out.numpy()  # a CPU torch tensor shares its memory with the array
+    if cnp.PyArray_NDIM(arr) != 2 or cnp.PyArray_DIMS(arr)[1] != n_words:
+        raise ValueError(
+            f"bitmask must have shape (rows, {n_words}), got {(<object>arr).shape}")
+    if cnp.PyArray_TYPE(arr) != cnp.NPY_INT32:
+        raise ValueError(f"bitmask must be int32, got {arr.dtype}")
+    if row < 0 or row >= cnp.PyArray_DIMS(arr)[0]:
+        raise IndexError(f"row {row} out of range for {cnp.PyArray_DIMS(arr)[0]} rows")
+    if cnp.PyArray_STRIDES(arr)[1] != 4 or not cnp.PyArray_ISWRITEABLE(arr):
+        raise ValueError("bitmask rows must be contiguous and writeable")
+    return <char*>cnp.PyArray_DATA(arr) + row * cnp.PyArray_STRIDES(arr)[0]
 
 
 cdef inline uint8_t _text_entries(uint8_t b) noexcept nogil:
