@@ -58,3 +58,39 @@ def test_no_rows_is_a_no_op() -> None:
     logits = torch.zeros(2, 10)
     applier.apply(logits, [])
     assert bool((logits == 0).all())
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
+def test_cuda_half_precision_logits(dtype: str) -> None:
+    rng = np.random.default_rng(7)
+    vocab, rows = 49152, [0, 2, 5]
+    allowed = rng.random((len(rows), vocab)) < 0.3
+    applier = MaskApplier(
+        vocab_size=vocab, max_rows=8, device=torch.device("cuda"), pin_memory=True
+    )
+    applier.host_bitmask_np[: len(rows)] = bool_to_bitmask(allowed)
+    logits = torch.randn(6, vocab, device="cuda", dtype=getattr(torch, dtype))
+    expected = logits.clone()
+    for k, row in enumerate(rows):
+        expected[row, torch.from_numpy(~allowed[k]).cuda()] = float("-inf")
+    applier.apply(logits, rows)
+    assert torch.equal(logits, expected)
+
+
+@pytest.mark.gpu
+def test_cuda_consecutive_steps_reuse_the_pinned_buffer() -> None:
+    """Step after step, the host buffer is rewritten while earlier copies may be in flight;
+    each step must mask with its own bitmask."""
+    rng = np.random.default_rng(11)
+    vocab = 131072
+    applier = MaskApplier(
+        vocab_size=vocab, max_rows=4, device=torch.device("cuda"), pin_memory=True
+    )
+    for _ in range(20):
+        allowed = rng.random((4, vocab)) < 0.5
+        applier.host_bitmask_ready()
+        applier.host_bitmask_np[:4] = bool_to_bitmask(allowed)
+        logits = torch.zeros(4, vocab, device="cuda")
+        applier.apply(logits, [0, 1, 2, 3])
+        np.testing.assert_array_equal(torch.isfinite(logits).cpu().numpy(), allowed)

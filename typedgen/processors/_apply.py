@@ -45,17 +45,20 @@ class MaskApplier:
         self.words = (vocab_size + 31) // 32
         self.device = device
         self._cuda = device.type == "cuda"
-        self.host_bitmask = torch.zeros(
-            (max_rows, self.words), dtype=torch.int32, pin_memory=pin_memory and self._cuda
-        )
-        self.host_bitmask_np = self.host_bitmask.numpy()
         if self._cuda:
-            self._host_rows = torch.zeros(max_rows, dtype=torch.int64, pin_memory=pin_memory)
-            self._device_bitmask = torch.empty_like(self.host_bitmask, device=device)
-            self._device_rows = torch.empty_like(self._host_rows, device=device)
+            # One pinned buffer for the bitmask rows and, right after the rows used in a step,
+            # their row indices: a step is one host-to-device copy.
+            self._host_flat = torch.zeros(
+                max_rows * self.words + max_rows, dtype=torch.int32, pin_memory=pin_memory
+            )
+            self._host_flat_np = self._host_flat.numpy()
+            self.host_bitmask = self._host_flat[: max_rows * self.words].view(max_rows, self.words)
+            self._device_flat = torch.empty_like(self._host_flat, device=device)
             self._copied = torch.cuda.Event()  # type: ignore[no-untyped-call]
         else:
+            self.host_bitmask = torch.zeros((max_rows, self.words), dtype=torch.int32)
             self._scratch = np.empty((_CPU_CHUNK, self.words * 32), dtype=np.int32)
+        self.host_bitmask_np = self.host_bitmask.numpy()
 
     def host_bitmask_ready(self) -> None:
         """Wait until the previous step's non-blocking copy has read ``host_bitmask``: call
@@ -103,8 +106,10 @@ class MaskApplier:
         from typedgen.processors._triton import apply_bitmask_kernel
 
         n = len(rows)
-        self._host_rows[:n] = torch.tensor(rows, dtype=torch.int64)
-        self._device_bitmask[:n].copy_(self.host_bitmask[:n], non_blocking=True)
-        self._device_rows[:n].copy_(self._host_rows[:n], non_blocking=True)
+        used = n * self.words
+        # Row n of the host bitmask is not used in this step: its start holds the row indices.
+        self._host_flat_np[used : used + n] = rows
+        device = self._device_flat[: used + n]
+        device.copy_(self._host_flat[: used + n], non_blocking=True)
         self._copied.record()
-        apply_bitmask_kernel(logits, self._device_bitmask[:n], self._device_rows[:n])
+        apply_bitmask_kernel(logits, device[:used].view(n, self.words), device[used:])
