@@ -137,7 +137,7 @@ def main() -> None:
                 print("| " + " | ".join(columns) + " |")
                 print("|" + "---|" * len(columns))
                 header_done = True
-            cells = [f"{allowed:.0%}", str(batch), *(f"{v:.1f}" for v in results.values())]
+            cells = [f"{allowed:.1%}", str(batch), *(f"{v:.1f}" for v in results.values())]
             print("| " + " | ".join(cells) + " |")
 
 
