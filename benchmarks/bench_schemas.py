@@ -67,6 +67,7 @@ class Outcome:
     unsound: int = 0
     capped: int = 0
     examples: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
 
     @property
     def sound(self) -> bool:
@@ -271,6 +272,8 @@ class Bench:
                 continue
             if all(matcher.step(t) for t in ids) and matcher.accepts_eos():
                 outcome.accepted += 1
+            elif len(outcome.rejected) < 2:
+                outcome.rejected.append(text[:300])
         validator = _validator(schema)
         rng = random.Random(hash(json.dumps(schema, sort_keys=True)) & 0xFFFF)
         for _ in range(self.args.walks):
@@ -352,8 +355,8 @@ def measure_with_timeout(bench: Bench, engine: str, case: dict[str, Any]) -> Out
     child.join()
     if data is None:
         return Outcome(error=f"timeout ({bench.args.timeout:g} s) or crash")
-    examples = data.pop("examples")
-    return Outcome(**data, examples=examples)
+    examples, rejected = data.pop("examples"), data.pop("rejected")
+    return Outcome(**data, examples=examples, rejected=rejected)
 
 
 # --- driver ------------------------------------------------------------------------------------
@@ -410,6 +413,22 @@ def recursive(schema: Any) -> bool:
     return any(node not in state and cyclic(node) for node in edges)
 
 
+def _detail(engine: str, name: str, outcome: Outcome, cyclic: bool) -> str:
+    """One line saying why ``engine`` does not cover schema ``name`` soundly."""
+    tag = f"{engine} {name}{' (recursive)' if cyclic else ''}:"
+    if not outcome.compiled:
+        return f"{tag} refused: {outcome.error}"
+    parts = []
+    if outcome.accepted < outcome.valid:
+        parts.append(
+            f"{outcome.valid - outcome.accepted}/{outcome.valid} valid rejected, "
+            f"e.g. {outcome.rejected[0] if outcome.rejected else '?'}"
+        )
+    if outcome.unsound:
+        parts.append(f"{outcome.unsound} unsound walks, e.g. {outcome.examples[0]}")
+    return f"{tag} {'; '.join(parts)}"
+
+
 def table(header: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
@@ -428,6 +447,11 @@ def main() -> None:
     parser.add_argument("--walks", type=int, default=20)
     parser.add_argument("--max-tokens", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument(
+        "--details",
+        action="store_true",
+        help="list every schema that an engine does not cover soundly, with the cause",
+    )
     args = parser.parse_args()
     if not args.data.is_dir():
         raise SystemExit(f"no MaskBench data at {args.data}")
@@ -444,12 +468,15 @@ def main() -> None:
         recursion[subset] = 0
         for path in by_subset[subset][: args.limit]:
             case = json.loads(Path(path).read_text(encoding="utf-8"))
-            recursion[subset] += recursive(case["schema"])
+            cyclic = recursive(case["schema"])
+            recursion[subset] += cyclic
             for engine in args.engines:
                 outcome = measure_with_timeout(bench, engine, case)
                 rows[engine].append(outcome)
                 if engine == "typedgen" and not outcome.compiled:
                     reasons[outcome.error[:110]] += 1
+                if args.details and not outcome.sound:
+                    print(_detail(engine, Path(path).name, outcome, cyclic), flush=True)
         print(f"\n### {subset} ({len(rows[args.engines[0]])} schemas)\n")
         body = []
         for engine, outcomes in rows.items():

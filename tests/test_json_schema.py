@@ -6,6 +6,7 @@ accepts (formats checked).  Completeness with hand-picked valid and invalid inst
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from decimal import Decimal
@@ -69,9 +70,14 @@ def test_types_and_type_lists() -> None:
     check({"type": "integer"}, [0, -7, 10**30], [1.5, "RAW:01", "RAW:+1", "RAW:1e3"])
     check(
         {"type": "number"},
-        [0, -1.5, 2.5e-7, 1e100],
-        ["RAW:1.", "RAW:.5", "RAW:NaN", "RAW:Infinity", "RAW:1e999"],
+        [0, -1.5, 2.5e-7, 1e100, 10**150, 12345678901234567890.5],
+        ["RAW:1.", "RAW:.5", "RAW:NaN", "RAW:Infinity", "RAW:1e999", "RAW:1e200"],
     )
+    # a fraction or an exponent after more than 20 integer digits could round to infinity
+    assert not matches({"type": "number"}, "1" * 21 + ".5")
+    assert not matches({}, "1" * 400 + ".5")
+    assert matches({}, "1" * 400)
+    assert matches({"type": "number", "multipleOf": 0.01}, "1" * 30)
     check({"type": "boolean"}, [True, False], [0, "true"])
 
 
@@ -203,6 +209,49 @@ def test_many_optional_members_any_subset_in_order() -> None:
         assert regex.fullmatch(text), text
     assert not regex.fullmatch('{"p1":1,"p0":0}')
     assert not regex.fullmatch('{"p0":0,"p0":0}')
+
+
+@pytest.mark.parametrize("heavy", [0, 2, 4])
+def test_optional_members_of_unequal_sizes_any_subset_in_order(heavy: int) -> None:
+    # the selection regex copies the smaller of (selection so far, next member): both ways
+    heavy_schema = {"type": "object", "properties": {"q": {"enum": ["x" * 40, "y" * 40]}}}
+    names = [f"p{i}" for i in range(5)]
+    schema = {
+        "type": "object",
+        "properties": {
+            n: heavy_schema if i == heavy else {"type": "integer"} for i, n in enumerate(names)
+        },
+        "additionalProperties": False,
+    }
+    regex = re.compile(json_schema_to_regex(schema))
+    values = {n: {"q": "y" * 40} if i == heavy else i for i, n in enumerate(names)}
+    for mask in range(1 << len(names)):
+        present = [n for i, n in enumerate(names) if mask >> i & 1]
+        text = json.dumps({n: values[n] for n in present}, separators=(",", ":"))
+        assert regex.fullmatch(text), text
+        if len(present) > 1:
+            swapped = [present[1], present[0], *present[2:]]
+            text = json.dumps({n: values[n] for n in swapped}, separators=(",", ":"))
+            assert not regex.fullmatch(text), text
+
+
+def test_undeclared_keys_never_equal_a_declared_name() -> None:
+    # ASCII names: leaving the names' trie on a non-ASCII character is factored out
+    names = ["kind", "key", "k", "spec"]
+    schema = {
+        "type": "object",
+        "properties": {n: {"type": "integer"} for n in names},
+        "additionalProperties": {"type": "string"},
+    }
+    regex = re.compile(json_schema_to_regex(schema))
+    alphabet = ["k", "i", "e", "y", "s", "é", "日", " "]
+    for length in range(4):
+        for key in map("".join, itertools.product(alphabet, repeat=length)):
+            text = json.dumps({key: "v"}, ensure_ascii=False, separators=(",", ":"))
+            assert bool(regex.fullmatch(text)) == (key not in names), text
+    check(schema, [{"kind": 1, "kinds": "x", "ké": "x", "日本": "y"}], [{"kind": "x"}])
+    non_ascii = {**schema, "properties": {"é": {"type": "integer"}}}
+    check(non_ascii, [{"é": 1, "e": "x", "éé": "y"}], [{"é": "x"}])
 
 
 def test_objects_in_schema_order_optional_present_or_absent() -> None:

@@ -18,8 +18,9 @@ How instances are written:
 * object members appear in schema order (``properties`` order, then other ``required`` names,
   then any additional members); each optional property may be present or absent;
 * numbers: integers without exponent or leading zeros; numbers with bounds are written as plain
-  decimals (``-12.5``), numbers without bounds may use an exponent; no spelling overflows to
-  infinity (at most 100 integer digits, exponents up to 199);
+  decimals (``-12.5``), numbers without bounds may use an exponent; no fraction or exponent
+  spelling overflows to infinity (at most 20 integer digits before a fraction or an exponent,
+  exponents up to 199), integers are of any length;
 * strings: raw characters or any JSON escape; where the content is constrained (``pattern``,
   ``format``, ``enum``, property names) each character is written one way, as
   ``json.dumps(..., ensure_ascii=False)`` writes it.
@@ -66,6 +67,13 @@ MAX_REGEX_CHARS = 100_000
 """Largest regex produced; a schema whose regex would be longer is refused (or, when recursion
 or "any value" unrolling makes it so, unrolled fewer levels)."""
 
+_ANY_INTEGER = r"-?(?:0|[1-9][0-9]*)"
+_INTEGER_PART = r"-?(?:0|[1-9][0-9]{0,19})"  # before a fraction or an exponent
+_EXPONENT = r"[eE](?:-[0-9]{1,3}|\+?[01]?[0-9]{1,2})"
+_ANY_NUMBER = rf"(?:{_ANY_INTEGER}|{_INTEGER_PART}(?:\.[0-9]+)?(?:{_EXPONENT})?)"
+"""Any JSON number that no parser rounds to infinity: integers of any length (exact in JSON
+parsers with big integers, like Python's), and numbers with a fraction or an exponent written
+with at most 20 integer digits and an exponent up to 199 (below 1e220)."""
 _MAX_ALTERNATIVES = 256
 _MAX_PERMUTED = 4  # unique arrays of up to this many distinct values may come in any order
 _TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
@@ -1005,12 +1013,11 @@ class _Compiler:
                 return r"-?(?:0|[1-9][0-9]*)"
             return integer_range(low_int, high_int)
         if low is None and high is None and fraction_digits is None:
-            return (
-                r"-?(?:0|[1-9][0-9]{0,99})(?:\.[0-9]+)?(?:[eE](?:-[0-9]{1,3}|\+?[01]?[0-9]{1,2}))?"
-            )
+            return _ANY_NUMBER
         if low is None and high is None:
-            fraction = "" if fraction_digits == 0 else rf"(?:\.[0-9]{{1,{fraction_digits}}})?"
-            return rf"-?(?:0|[1-9][0-9]{{0,99}}){fraction}"
+            if fraction_digits == 0:
+                return _ANY_INTEGER
+            return rf"(?:{_ANY_INTEGER}|{_INTEGER_PART}\.[0-9]{{1,{fraction_digits}}})"
         return decimal_range(
             None if low is None else low.value,
             low.open if low else False,
@@ -1376,7 +1383,7 @@ class _Compiler:
             "null",
             "true",
             "false",
-            r"-?(?:0|[1-9][0-9]{0,99})(?:\.[0-9]+)?(?:[eE](?:-[0-9]{1,3}|\+?[01]?[0-9]{1,2}))?",
+            _ANY_NUMBER,
             f'"{CHAR}*"',
         ]
         if levels <= 0:
@@ -1407,18 +1414,18 @@ class _Negated:
 def _selection(members: list[str], sep: str) -> str:
     """Regex of a non-empty subsequence of ``members``, in order, separated by ``sep``.
 
-    Divide and conquer: a selection from A+B is a selection from A optionally followed by one
-    from B, or a selection from B alone (or the mirror image), duplicating whichever half is
-    shorter: O(n^1.6) copies at worst instead of the O(n^2) of "alternatives by first member",
-    and a heavy member is rarely copied.
+    Built left to right: with ``S`` a selection from the members so far and ``m`` the next one,
+    a selection that may end with ``m`` is ``S(?:,m)?|m`` (``m`` written twice) or, the same
+    language, ``(?:S,)?m|S`` (``S`` written twice); whichever copies less text is used, so the
+    regex is at most about twice the members' total length and a heavy member is written once.
     """
-    if len(members) == 1:
-        return members[0]
-    middle = len(members) // 2
-    left, right = _selection(members[:middle], sep), _selection(members[middle:], sep)
-    if len(right) <= len(left):
-        return f"(?:{left}(?:{sep}{right})?|{right})"
-    return f"(?:(?:{left}{sep})?{right}|{left})"
+    selection = members[0]
+    for member in members[1:]:
+        if len(member) <= len(selection):
+            selection = f"(?:{selection}(?:{sep}{member})?|{member})"
+        else:
+            selection = f"(?:(?:{selection}{sep})?{member}|{selection})"
+    return selection
 
 
 def _less(count: int | None) -> int | None:

@@ -416,6 +416,10 @@ def not_in(words: Iterable[str], *, unit: str = CHAR) -> str:
     The prefix shared with a word is written in canonical units and the first character that
     differs is a raw one, so the decoded content decides (strings that differ first at an escaped
     character are not produced: a narrowing); after it diverges, any ``unit`` follows.
+
+    When every word is ASCII, leaving the trie on a non-ASCII character is written once for all
+    trie nodes (any prefix of a word, then one non-ASCII character) instead of once per node:
+    a non-ASCII class costs many byte-level states, an ASCII one a single step.
     """
     trie: dict[str, Any] = {}
     ends: set[int] = set()
@@ -424,14 +428,20 @@ def not_in(words: Iterable[str], *, unit: str = CHAR) -> str:
         for char in word:
             node = node.setdefault(char, {})
         ends.add(id(node))
+    ascii_only = all(ord(c) < 0x80 for word in words for c in word)
+    raw = _complement(_SPECIAL)
+    if ascii_only:
+        raw = _intersect(raw, [(0, 0x7F)])
 
     def build(node: Mapping[str, Any]) -> tuple[str | None, str | None]:
         """(paths from here that stop on a non-word, paths that leave the trie by one unit)."""
         stops: list[str] = [] if id(node) in ends else [""]
         leaves: list[str] = []
         # leave the trie on a raw character (not an escape: compact, and never ambiguous)
-        others = _intersect(_complement([(ord(c), ord(c)) for c in node]), _complement(_SPECIAL))
-        if others:
+        others = _intersect(_complement([(ord(c), ord(c)) for c in node]), raw)
+        if others and ascii_only:
+            leaves.append("[" + "".join(_class_range(low, high) for low, high in others) + "]")
+        elif others:
             leaves.append(charset_regex(others) or "")
         for char, child in sorted(node.items()):
             stop, leave = build(child)
@@ -442,7 +452,19 @@ def not_in(words: Iterable[str], *, unit: str = CHAR) -> str:
                 leaves.append(literal + _optional_group(leave))
         return _alternatives(stops), _alternatives(leaves)
 
+    def prefixes(node: Mapping[str, Any]) -> str:
+        """Every path from here into the trie (the empty one included)."""
+        paths = [""] + [
+            _escape_code(ord(char)) + _optional_group(prefixes(child))
+            for char, child in sorted(node.items())
+        ]
+        return _alternatives(paths) or ""
+
     stop, leave = build(trie)
+    if ascii_only:
+        leave = _alternatives(
+            [p for p in (leave, _optional_group(prefixes(trie)) + r"[^\x00-\x7f]") if p is not None]
+        )
     parts = [
         p
         for p in (stop, None if leave is None else f"{_optional_group(leave)}{unit}*")
