@@ -207,6 +207,38 @@ def test_c_the_restricted_mask_within_and_beyond_the_budget() -> None:
     assert (bitmask[0] == bitmask[1]).all()
 
 
+@pytest.mark.parametrize("tokenizer", ["gpt2-50k", "sentencepiece-32k"])
+def test_c_the_restricted_mask_is_exact(tokenizer: str) -> None:
+    """Every token of the plain mask whose next state is close enough, and no other."""
+    vocab = vocabulary(tokenizer)
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "string"}, "b": {"type": "string", "minLength": 2}},
+        "required": ["a", "b"],
+        "additionalProperties": False,
+    }
+    guide = compile_json_schema(schema, vocab)
+    bitmask = allocate_bitmask(1, vocab.size)
+    prefixes = ['{"a":"', '{"a":"x\u00e9', '{"a":"\\n', '{"a":"","b":"', '{"a":"","b":"q']
+    for prefix in [p.encode() for p in prefixes] + ['{"a":"日'.encode()[:-1]]:
+        state = guide.advance_bytes(guide.initial_state, prefix)
+        for budget in range(1, guide.max_distance + 3):
+            fits = guide.fill_bitmask_within(state, budget, bitmask)
+            restricted = set(np.flatnonzero(bitmask_to_bool(bitmask[0], vocab.size)).tolist())
+            plain = guide.allowed_token_ids(state)
+            if not fits:
+                assert guide.distance_to_final(state) > budget - 1
+                assert restricted == set(plain)
+                continue
+            expected = {
+                t
+                for t in plain
+                if t not in vocab.eos_token_ids
+                and guide.distance_to_final(guide.advance(state, t)) <= budget - 2
+            }
+            assert restricted == expected, (prefix, budget)
+
+
 def test_c_only_eos_when_final_with_one_token_left() -> None:
     vocab = vocabulary("gpt2-50k")
     guide = compile_regex(r"[0-9]+", vocab)

@@ -765,6 +765,8 @@ cdef class TokenTrie:
     cdef uint16_t* node_chars  # characters started on the path to node i
     cdef uint8_t* node_ascii   # 1 when the path to node i and its whole subtree are ASCII
     cdef uint32_t* text_masks  # row L: the text tokens of at most L bytes (L <= max_depth)
+    cdef uint32_t* open_masks  # row r: the text tokens that end at most r bytes before the
+                               # end of a character (r <= 3; row 0: at a character boundary)
     cdef int32_t n_words
     cdef int32_t* node_first   # tokens ending at node i: entries[node_first[i]:node_first[i+1]]
     cdef int32_t* entries      # token ids, grouped by end node
@@ -907,6 +909,15 @@ cdef class TokenTrie:
         for L in range(1, self.max_depth + 1):
             for w in range(self.n_words):
                 self.text_masks[L * self.n_words + w] |= self.text_masks[(L - 1) * self.n_words + w]
+        self.open_masks = <uint32_t*>_xcalloc(4 * <size_t>self.n_words + 1, sizeof(uint32_t))
+        for i in range(self.n_nodes):
+            if pathq[i] == U_BAD:
+                continue
+            L = _pending_bytes(pathq[i])
+            for k in range(self.node_first[i], self.node_first[i + 1]):
+                t = self.entries[k]
+                for length in range(L, 4):
+                    self.open_masks[length * self.n_words + (t >> 5)] |= (<uint32_t>1) << (t & 31)
 
     def __dealloc__(self):
         free(self.node_maxlen)
@@ -916,6 +927,7 @@ cdef class TokenTrie:
         free(self.node_chars)
         free(self.node_ascii)
         free(self.text_masks)
+        free(self.open_masks)
         free(self.node_byte)
         free(self.node_depth)
         free(self.node_skip)
@@ -936,7 +948,7 @@ cdef class TokenTrie:
     def memory(self) -> int:
         """Bytes of C memory held."""
         return (self.n_nodes * 19 + self.n_entries * 4
-                + (self.max_depth + 1) * self.n_words * 4 + self.offsets[self.n_tokens]
+                + (self.max_depth + 5) * self.n_words * 4 + self.offsets[self.n_tokens]
                 + (self.n_tokens + 1) * 8)
 
     def token_bytes(self, int token_id) -> bytes | None:
@@ -1015,26 +1027,52 @@ cdef class TokenTrie:
                          int* reach) noexcept nogil:
         """Set in ``mask`` the bit of every token whose bytes lead ``automaton`` from ``state``
         to a live state at distance at most ``limit`` from acceptance. With ``reach`` not
-        NULL, every live token is visited and ``reach[0]`` receives the largest distance one
-        leads to (-1 when none is live); without, subtrees that cannot come within ``limit``
-        (a byte lowers the distance by at most one) are skipped. Returns 0, or -1 when the
-        automaton failed."""
+        NULL, every live token is visited and ``reach[0]`` receives an upper bound on the
+        distance they lead to (-1 when none is live); without, subtrees that cannot come
+        within ``limit`` (a byte lowers the distance by at most one) are skipped. Returns 0,
+        or -1 when the automaton failed.
+
+        In a state that every text character leads back to (inside an unbounded string), a
+        token made of text ends there or inside a character, as many bytes farther as the
+        character still needs: such tokens are taken at once from ``open_masks``, and the
+        subtrees made only of them are skipped."""
         cdef int32_t* states = <int32_t*>malloc((self.max_depth + 1) * sizeof(int32_t))
         if states == NULL:
             return -1
         cdef int32_t i = 0, n = self.n_nodes, s, k, t
         cdef int d, dist, best = -1
+        cdef void* regex = <void*>automaton if automaton.is_regex else NULL
+        cdef int loop_dist = automaton.distance(state), w, row
+        cdef bint loop = automaton._text_target(state) == state
+        if loop:
+            if limit >= loop_dist:
+                row = min(limit - loop_dist, 3) * self.n_words
+                for w in range(self.n_words):
+                    mask[w] |= self.open_masks[row + w]
+            best = loop_dist + 3
         states[0] = state
         while i < n:
+            if loop and self.node_rooted[i]:
+                i = self.node_skip[i]
+                continue
             d = self.node_depth[i]
-            s = automaton.step(states[d - 1], self.node_byte[i])
+            if regex != NULL:  # the regex DFA's cached row and distance, without virtual calls
+                s = (<RegexAutomaton>regex).rows[states[d - 1]][self.node_byte[i]]
+                if s == UNKNOWN:
+                    s = (<RegexAutomaton>regex)._compute(states[d - 1], self.node_byte[i])
+            else:
+                s = automaton.step(states[d - 1], self.node_byte[i])
             if s < 0:
                 if s == FAILED:
                     free(states)
                     return -1
                 i = self.node_skip[i]
                 continue
-            dist = automaton.distance(s)
+            if regex != NULL and s < (<RegexAutomaton>regex).dists_cap \
+                    and (<RegexAutomaton>regex).dists[s] >= 0:
+                dist = (<RegexAutomaton>regex).dists[s]
+            else:
+                dist = automaton.distance(s)
             if reach == NULL and dist - (self.node_maxlen[i] - d) > limit:
                 i = self.node_skip[i]
                 continue
@@ -1237,10 +1275,10 @@ cdef class Guide:
         step, the budget dropping by one each time, always ends with EOS in a final state
         within its budget.
 
-        Returns False when no token fits the budget (it is smaller than the shortest completion
-        in tokens, or the vocabulary lacks the single-byte tokens of every shortest one): then
-        the unrestricted mask of :meth:`fill_bitmask` is written, and the generation may be
-        cut before it completes.
+        Returns False when the budget is below ``distance_to_final(state) + 1`` (the shortest
+        completion does not fit, one token per byte), or when no token fits it (the vocabulary
+        lacks the single-byte tokens of every shortest completion): then the unrestricted mask
+        of :meth:`fill_bitmask` is written, and the generation may be cut before it completes.
 
         Costs a copy, like :meth:`fill_bitmask`, while ``budget - 2 >= max_distance``; below
         that, a scan of the vocabulary's trie the first time a state is seen (which memoizes
@@ -1273,8 +1311,8 @@ cdef class Guide:
             return mask  # no token can lead farther than the budget allows
         if state < self.reach_cap and self.reach[state] != -2 and limit >= self.reach[state]:
             return mask
-        if budget < 1 or self.automaton.distance(s) - self.trie.max_depth > limit:
-            fits[0] = False  # even the longest token cannot come close enough
+        if self.automaton.distance(s) > budget - 1:
+            fits[0] = False  # the shortest completion does not fit, one token per byte
             return mask
         if self.scratch == NULL:
             self.scratch = <uint32_t*>_xmalloc(self.n_words * sizeof(uint32_t))
@@ -1434,6 +1472,17 @@ cdef char* _bitmask_row(out, Py_ssize_t row, int n_words) except NULL:
     if cnp.PyArray_STRIDES(arr)[1] != 4 or not cnp.PyArray_ISWRITEABLE(arr):
         raise ValueError("bitmask rows must be contiguous and writeable")
     return <char*>cnp.PyArray_DATA(arr) + row * cnp.PyArray_STRIDES(arr)[0]
+
+
+cdef inline int _pending_bytes(uint8_t q) noexcept nogil:
+    """How many continuation bytes the UTF-8 decoding state ``q`` still needs."""
+    if q == U_START:
+        return 0
+    if q == U_NEED1:
+        return 1
+    if q == U_NEED2 or q == U_E0 or q == U_ED:
+        return 2
+    return 3
 
 
 cdef inline uint8_t _text_entries(uint8_t b) noexcept nogil:
