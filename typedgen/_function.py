@@ -78,6 +78,7 @@ class _Body(Generic[R]):
         max_tokens: int,
         sampling_params: SamplingParams | None,
         whitespace: Whitespace | None,
+        finish_within_budget: bool,
     ) -> None:
         doc = inspect.getdoc(func)
         if not doc:
@@ -94,6 +95,7 @@ class _Body(Generic[R]):
         self._max_tokens = max_tokens
         self._sampling_params = sampling_params
         self._whitespace = whitespace
+        self._finish_within_budget = finish_within_budget
         self._generator: generate.Generator[R] | None = None
         self._lock = threading.Lock()  # vllm.LLM serves one caller at a time
 
@@ -122,7 +124,10 @@ class _Body(Generic[R]):
     def generator(self) -> generate.Generator[R]:
         if self._generator is None:
             self._generator = generate.json(
-                self.model, self.return_type, whitespace=self._whitespace
+                self.model,
+                self.return_type,
+                whitespace=self._whitespace,
+                finish_within_budget=self._finish_within_budget,
             )
         return self._generator
 
@@ -197,6 +202,7 @@ def fn(
     max_tokens: int = DEFAULT_MAX_TOKENS,
     sampling_params: SamplingParams | None = None,
     whitespace: Whitespace | None = None,
+    finish_within_budget: bool = True,
 ) -> _Decorator: ...
 def fn(
     func: Callable[P, Any] | None = None,
@@ -206,6 +212,7 @@ def fn(
     max_tokens: int = DEFAULT_MAX_TOKENS,
     sampling_params: SamplingParams | None = None,
     whitespace: Whitespace | None = None,
+    finish_within_budget: bool = True,
 ) -> Any:
     """Make a typed function from a function with a docstring and a return annotation.
 
@@ -214,8 +221,18 @@ def fn(
     unless ``sampling_params`` is given. Raises :class:`~typedgen.SchemaError` at decoration
     time when the docstring or the return annotation is missing, or when the return type
     cannot be turned into an exact constraint.
+
+    With ``finish_within_budget`` (the default) a call returns a valid instance whenever
+    ``max_tokens`` fits the shortest JSON of the return type: an answer that would run past
+    ``max_tokens`` (an endless list or string) is closed in its last tokens instead (see
+    :class:`typedgen.generate.Generator`). False lets it be cut, raising
+    :class:`~typedgen.TruncatedGenerationError` with the raw text.
     """
     decorator = _Decorator(
-        model=model, max_tokens=max_tokens, sampling_params=sampling_params, whitespace=whitespace
+        model=model,
+        max_tokens=max_tokens,
+        sampling_params=sampling_params,
+        whitespace=whitespace,
+        finish_within_budget=finish_within_budget,
     )
     return decorator if func is None else decorator(func)

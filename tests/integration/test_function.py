@@ -50,7 +50,7 @@ def test_async_typed_function(tiny_model: Any) -> None:
 
 
 def test_truncated_typed_function_keeps_the_text(tiny_model: Any) -> None:
-    @typedgen.fn(model=tiny_model, max_tokens=2)
+    @typedgen.fn(model=tiny_model, max_tokens=2, finish_within_budget=False)
     def names(text: str) -> list[Annotated[str, pydantic.StringConstraints(min_length=30)]]:
         """List the names."""
 

@@ -201,7 +201,11 @@ def test_sampling_params_supersede_other_arguments(tiny_model: Any) -> None:
 def test_caller_extra_args_are_kept(tiny_model: Any) -> None:
     generator = typedgen.generate.regex(tiny_model, r"[0-9]")
     params = generator.sampling_params(sampling_params=SamplingParams(extra_args={"mine": "1"}))
-    assert params.extra_args == {"mine": "1", "typedgen_regex": "[0-9]"}
+    assert params.extra_args == {
+        "mine": "1",
+        "typedgen_regex": "[0-9]",
+        "typedgen_finish_within_budget": True,
+    }
 
 
 def test_bad_constraints_are_refused_before_generation(tiny_model: Any) -> None:

@@ -6,7 +6,12 @@ import pytest
 
 import typedgen
 from typedgen.processors import Constraint
-from typedgen.processors._constraint import ConstraintCompiler, byte_vocabulary
+from typedgen.processors._constraint import (
+    FINISH_WITHIN_BUDGET,
+    ConstraintCompiler,
+    byte_vocabulary,
+    finish_within_budget,
+)
 from typedgen.testing import accepts_string
 
 
@@ -44,6 +49,25 @@ def test_schema_key_order_is_kept() -> None:
 )
 def test_malformed_extra_args_are_refused(args: dict[str, object]) -> None:
     with pytest.raises(typedgen.SchemaError):
+        Constraint.from_extra_args(args)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(True, True), (False, False), (1, True), (0, False), ("true", True), ("False", False)],
+)
+def test_finish_within_budget_option(value: object, expected: bool) -> None:
+    args = {**Constraint.regex("a+").to_extra_args(), FINISH_WITHIN_BUDGET: value}
+    assert Constraint.from_extra_args(args) == Constraint.regex("a+")
+    assert finish_within_budget(args) is expected
+    assert finish_within_budget(Constraint.regex("a+").to_extra_args()) is True
+    assert finish_within_budget(None) is True
+
+
+@pytest.mark.parametrize("value", ["yes", 2, None, 1.0, [True]])
+def test_malformed_finish_within_budget_is_refused(value: object) -> None:
+    args = {**Constraint.regex("a+").to_extra_args(), FINISH_WITHIN_BUDGET: value}
+    with pytest.raises(typedgen.SchemaError, match=FINISH_WITHIN_BUDGET):
         Constraint.from_extra_args(args)
 
 

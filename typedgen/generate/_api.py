@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json as _json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -30,56 +30,94 @@ def text(model: VLLM) -> Generator[str]:
     return Generator(model, None, str)
 
 
-def regex(model: VLLM, pattern: str) -> Generator[str]:
+def regex(model: VLLM, pattern: str, *, finish_within_budget: bool = True) -> Generator[str]:
     """Text that matches ``pattern`` entirely (typedgen's regex subset; see
-    :func:`typedgen.compile_regex`). Raises :class:`~typedgen.RegexError` for a bad pattern."""
-    return Generator(model, Constraint.regex(pattern), str)
+    :func:`typedgen.compile_regex`). Raises :class:`~typedgen.RegexError` for a bad pattern.
+
+    ``finish_within_budget``: steer the output to complete within ``max_tokens`` rather than
+    be cut (see :class:`Generator`); False lets it be cut, raising
+    :class:`~typedgen.TruncatedGenerationError` with the raw text."""
+    return Generator(
+        model, Constraint.regex(pattern), str, finish_within_budget=finish_within_budget
+    )
 
 
 @overload
-def choice(model: VLLM, choices: type[E]) -> Generator[E]: ...  # type: ignore[overload-overlap]
+def choice(  # type: ignore[overload-overlap]
+    model: VLLM, choices: type[E], *, finish_within_budget: bool = True
+) -> Generator[E]: ...
 @overload
-def choice(model: VLLM, choices: Iterable[str]) -> Generator[str]: ...
-def choice(model: VLLM, choices: type[Enum] | Iterable[str]) -> Generator[Any]:
+def choice(
+    model: VLLM, choices: Iterable[str], *, finish_within_budget: bool = True
+) -> Generator[str]: ...
+def choice(
+    model: VLLM, choices: type[Enum] | Iterable[str], *, finish_within_budget: bool = True
+) -> Generator[Any]:
     """Exactly one of ``choices``: strings (returns the string) or an ``Enum`` class whose
-    values are strings (returns the member)."""
+    values are strings (returns the member). ``finish_within_budget``: as for :func:`regex`."""
     if isinstance(choices, type) and issubclass(choices, Enum):
         enum = choices
         by_value = {str(member.value): member for member in enum}
-        return Generator(model, Constraint.regex(_alternation(by_value)), by_value.__getitem__)
+        constraint = Constraint.regex(_alternation(by_value))
+        return Generator(
+            model, constraint, by_value.__getitem__, finish_within_budget=finish_within_budget
+        )
     options = list(choices)
-    return Generator(model, Constraint.regex(_alternation(options)), str)
+    constraint = Constraint.regex(_alternation(options))
+    return Generator(model, constraint, str, finish_within_budget=finish_within_budget)
 
 
-def format(model: VLLM, python_type: type[T]) -> Generator[T]:
+def format(model: VLLM, python_type: type[T], *, finish_within_budget: bool = True) -> Generator[T]:
     """A value of a scalar type written as plain text: ``int``, ``float``, ``Decimal``, ``bool``
-    (``true``/``false``), ``date``, ``time``, ``datetime`` (ISO 8601), ``UUID``."""
+    (``true``/``false``), ``date``, ``time``, ``datetime`` (ISO 8601), ``UUID``.
+    ``finish_within_budget``: as for :func:`regex`."""
     pattern, parse = format_of(python_type)
-    return Generator(model, Constraint.regex(pattern), parse)
+    return Generator(
+        model, Constraint.regex(pattern), parse, finish_within_budget=finish_within_budget
+    )
 
 
-@overload
-def json(model: VLLM, target: type[T], *, whitespace: Whitespace | None = None) -> Generator[T]: ...
 @overload
 def json(
-    model: VLLM, target: Mapping[str, Any] | str | object, *, whitespace: Whitespace | None = None
+    model: VLLM,
+    target: type[T],
+    *,
+    whitespace: Whitespace | None = None,
+    finish_within_budget: bool = True,
+) -> Generator[T]: ...
+@overload
+def json(
+    model: VLLM,
+    target: Mapping[str, Any] | str | object,
+    *,
+    whitespace: Whitespace | None = None,
+    finish_within_budget: bool = True,
 ) -> Generator[Any]: ...
-def json(model: VLLM, target: object, *, whitespace: Whitespace | None = None) -> Generator[Any]:
+def json(
+    model: VLLM,
+    target: object,
+    *,
+    whitespace: Whitespace | None = None,
+    finish_within_budget: bool = True,
+) -> Generator[Any]:
     """JSON text of ``target``, returned as a validated instance.
 
     ``target`` is a type annotation (pydantic model, dataclass, TypedDict, ``list[int]``, ...),
     returning an instance of it, or a JSON Schema (a mapping, or its JSON text), returning the
     parsed JSON value. ``whitespace`` is the whitespace policy (a
-    :class:`~typedgen.Whitespace` value). Raises :class:`~typedgen.SchemaError` when the
-    target cannot be honoured exactly.
+    :class:`~typedgen.Whitespace` value); ``finish_within_budget`` as for :func:`regex` (an
+    endless list or string is closed in the last tokens). Raises
+    :class:`~typedgen.SchemaError` when the target cannot be honoured exactly.
     """
     if isinstance(target, Mapping | str):
         constraint = Constraint.json_schema(target, whitespace=whitespace)
         constraint.schema()  # refuse text that is not JSON right here
-        return Generator(model, constraint, _json.loads)
-    typed = target_of(target)
-    constraint = Constraint.json_schema(typed.schema, whitespace=whitespace)
-    return Generator(model, constraint, typed.validate_json)
+        parse: Callable[[str], Any] = _json.loads
+    else:
+        typed = target_of(target)
+        constraint = Constraint.json_schema(typed.schema, whitespace=whitespace)
+        parse = typed.validate_json
+    return Generator(model, constraint, parse, finish_within_budget=finish_within_budget)
 
 
 def cfg(model: VLLM, grammar: str) -> Generator[str]:

@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from typedgen._errors import GenerationError, GuideError, TruncatedGenerationError
 from typedgen._fsm import Guide
-from typedgen.processors._constraint import Constraint, ConstraintCompiler, byte_vocabulary
+from typedgen.processors._constraint import (
+    FINISH_WITHIN_BUDGET,
+    Constraint,
+    ConstraintCompiler,
+    byte_vocabulary,
+)
 
 if TYPE_CHECKING:
     from vllm import SamplingParams
@@ -28,7 +33,18 @@ class Generator(Generic[T]):
     results. ``sampling_params`` supersedes ``max_tokens``, ``stop_at`` and ``seed``: when it is
     given, those three are not used. Its ``extra_args`` are kept, with the constraint added.
 
-    A constrained output that is not complete (cut by ``max_tokens`` or a stop string) raises
+    With ``finish_within_budget`` (the default), a constrained generation is steered to
+    complete within its token budget (``max_tokens``, and the model length): once the tokens
+    left come close to the shortest completion, only tokens after which the constraint can
+    still be completed in the tokens left are allowed, so the output ends complete, with EOS,
+    instead of being cut. This holds whenever the budget fits the shortest completion of the
+    constraint written one byte per token plus EOS, on vocabularies that have a token for every
+    byte (byte-level BPE and byte-fallback SentencePiece vocabularies do). A runaway list or
+    string is then closed in the last tokens instead of being cut, so the output is valid,
+    though its last value may be shorter than the model would have made it.
+
+    A constrained output that is still not complete (the budget could not fit the shortest
+    completion, ``finish_within_budget=False``, or a stop string cut it) raises
     :class:`~typedgen.TruncatedGenerationError`; one that the target type rejects raises
     :class:`~typedgen.GenerationError`. Both carry the raw text and the finish reason.
     """
@@ -38,9 +54,12 @@ class Generator(Generic[T]):
         model: VLLM,
         constraint: Constraint | None,
         parse: Callable[[str], T],
+        *,
+        finish_within_budget: bool = True,
     ) -> None:
         self.model = model
         self.constraint = constraint
+        self.finish_within_budget = finish_within_budget
         self._parse = parse
         # Compiled over single bytes: refuses a bad constraint now, with a typed error, and
         # later tells whether an output is complete.
@@ -128,7 +147,11 @@ class Generator(Generic[T]):
             stop = [stop_at] if isinstance(stop_at, str) else list(stop_at or [])
             params = SamplingParams(max_tokens=max_tokens, stop=stop or None, seed=seed)
         if self.constraint is not None:
-            params.extra_args = {**(params.extra_args or {}), **self.constraint.to_extra_args()}
+            params.extra_args = {
+                **(params.extra_args or {}),
+                **self.constraint.to_extra_args(),
+                FINISH_WITHIN_BUDGET: self.finish_within_budget,
+            }
         return params
 
     def result(self, completion: CompletionOutput) -> T:

@@ -6,6 +6,13 @@ the OpenAI-compatible server accepts only flat values)::
 
     {"typedgen_regex": "[0-9]{3}"}
     {"typedgen_json_schema": '{"type": "integer"}', "typedgen_whitespace": "8"}
+    {"typedgen_regex": "[0-9]+", "typedgen_finish_within_budget": False}
+
+``typedgen_finish_within_budget`` (default true; a bool, ``0``/``1`` or ``"true"``/``"false"``)
+is an option of the request rather than of the constraint, read by
+:func:`finish_within_budget`: when true, the last tokens a request may generate are restricted
+so that its output still completes the constraint (see
+:meth:`typedgen.Guide.fill_bitmask_within`).
 
 Compiling a constraint over :func:`byte_vocabulary` validates it without a tokenizer, so a bad
 pattern or schema is refused where the request is made, with :class:`~typedgen.RegexError` or
@@ -26,13 +33,23 @@ from typedgen._fsm import Guide
 from typedgen._json_schema import Whitespace, json_schema_to_regex
 from typedgen._vocab import Vocabulary
 
-__all__ = ["PREFIX", "Constraint", "ConstraintCompiler", "byte_vocabulary"]
+__all__ = [
+    "FINISH_WITHIN_BUDGET",
+    "PREFIX",
+    "Constraint",
+    "ConstraintCompiler",
+    "byte_vocabulary",
+    "finish_within_budget",
+]
 
 PREFIX = "typedgen_"
 _REGEX = PREFIX + "regex"
 _SCHEMA = PREFIX + "json_schema"
 _WHITESPACE = PREFIX + "whitespace"
-_KEYS = frozenset({_REGEX, _SCHEMA, _WHITESPACE})
+FINISH_WITHIN_BUDGET = PREFIX + "finish_within_budget"
+"""The ``extra_args`` key of the option read by :func:`finish_within_budget`."""
+_KEYS = frozenset({_REGEX, _SCHEMA, _WHITESPACE, FINISH_WITHIN_BUDGET})
+_BOOLEANS: dict[object, bool] = {"true": True, "false": False}
 
 ConstraintKind = Literal["regex", "json_schema"]
 
@@ -88,8 +105,9 @@ class Constraint:
         unknown = sorted(set(ours) - _KEYS)
         if unknown:
             raise SchemaError(f"unknown typedgen extra_args {unknown}; expected {sorted(_KEYS)}")
+        finish_within_budget(ours)  # refuse a malformed option with the constraint
         for key, value in ours.items():
-            if not isinstance(value, str):
+            if key != FINISH_WITHIN_BUDGET and not isinstance(value, str):
                 raise SchemaError(
                     f"extra_args[{key!r}] must be a string, got {type(value).__name__}"
                 )
@@ -120,6 +138,24 @@ class Constraint:
         if self.whitespace is None:
             return json_schema_to_regex(self.schema())
         return json_schema_to_regex(self.schema(), whitespace=Whitespace(self.whitespace))
+
+
+def finish_within_budget(extra_args: Mapping[str, Any] | None) -> bool:
+    """The ``typedgen_finish_within_budget`` option of a request's ``extra_args``: True (the
+    default) or False. Accepts a bool, the integers 0 and 1 and the strings ``"true"`` and
+    ``"false"`` (what ``vllm_xargs`` can carry over HTTP); raises
+    :class:`~typedgen.SchemaError` for anything else."""
+    value = (extra_args or {}).get(FINISH_WITHIN_BUDGET, True)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return value == 1
+    if isinstance(value, str) and value.lower() in _BOOLEANS:
+        return _BOOLEANS[value.lower()]
+    raise SchemaError(
+        f"extra_args[{FINISH_WITHIN_BUDGET!r}] must be a bool, 0, 1, 'true' or 'false', "
+        f"got {value!r}"
+    )
 
 
 class ConstraintCompiler:

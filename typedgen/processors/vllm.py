@@ -22,6 +22,15 @@ What it guarantees, per constrained request:
   advanced by the tokens appended to the live output-token lists just before each mask is
   built, so asynchronous scheduling (whose lists end in ``-1`` placeholders until the sampled
   ids arrive) is handled;
+* finishing within the budget (unless the request sets ``typedgen_finish_within_budget`` to
+  false): once the tokens a request may still generate (``max_tokens`` and the model length
+  minus what it has generated) come within the guide's ``max_distance + 2``, its mask only
+  allows tokens after which the constraint can still be completed in the tokens left, EOS
+  included (:meth:`~typedgen.Guide.fill_bitmask_within`). A request whose budget fits the
+  shortest completion then ends complete, with EOS, instead of being cut by ``max_tokens``
+  (with the single-byte tokens of byte-level and byte-fallback vocabularies); one whose
+  budget cannot fit it gets the plain mask and is cut as before. Until then the hook's work
+  is the plain mask copy;
 * ``min_tokens``: vLLM's built-in processor hides EOS until ``min_tokens`` tokens exist. Where
   the constraint then allows nothing but EOS, the constraint wins and EOS is sampled (a row
   with no allowed token would otherwise be sampled from garbage); otherwise ``min_tokens``
@@ -33,6 +42,7 @@ Unconstrained requests in the same batch are left untouched.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
@@ -44,7 +54,12 @@ from typedgen._errors import TypedgenError
 from typedgen._fsm import Guide
 from typedgen._vocab import Vocabulary
 from typedgen.processors._apply import MaskApplier
-from typedgen.processors._constraint import Constraint, ConstraintCompiler, byte_vocabulary
+from typedgen.processors._constraint import (
+    Constraint,
+    ConstraintCompiler,
+    byte_vocabulary,
+    finish_within_budget,
+)
 
 if TYPE_CHECKING:
     from vllm.config import VllmConfig
@@ -57,15 +72,32 @@ _log = logging.getLogger(__name__)
 class _Row:
     """One constrained request in the persistent batch."""
 
-    __slots__ = ("broken", "consumed", "guide", "min_tokens", "output", "state")
+    __slots__ = (
+        "broken",
+        "consumed",
+        "guide",
+        "limit",
+        "min_tokens",
+        "output",
+        "state",
+        "tight_from",
+    )
 
-    def __init__(self, guide: Guide | None, output: list[int], min_tokens: int) -> None:
+    def __init__(
+        self, guide: Guide | None, output: list[int], min_tokens: int, limit: int | None
+    ) -> None:
         self.guide = guide
         self.state = guide.initial_state if guide is not None else Guide.finished_state
         self.output = output  # vLLM's live list of this request's output token ids
         self.consumed = 0
         self.broken = guide is None  # only EOS is allowed from now on
         self.min_tokens = min_tokens
+        # ``limit``: the most output tokens the request may have (None: finish within it is
+        # off); from ``tight_from`` output tokens on, the budget may restrict the mask
+        self.limit = 0 if limit is None else limit
+        self.tight_from = sys.maxsize
+        if guide is not None and limit is not None:
+            self.tight_from = limit - guide.max_distance - 1
 
     def catch_up(self) -> None:
         """Advance the guide by the tokens appended since the last step (EOS in a final state
@@ -137,8 +169,8 @@ class TypedgenLogitsProcessor(LogitsProcessor):
         rows = self._rows
         for index in batch_update.removed:
             rows.pop(index, None)
-        for index, params, _, output in batch_update.added:
-            row = self._new_row(params, output)
+        for index, params, prompt, output in batch_update.added:
+            row = self._new_row(params, prompt, output)
             if row is None:
                 rows.pop(index, None)
             else:
@@ -165,12 +197,16 @@ class TypedgenLogitsProcessor(LogitsProcessor):
             guide = row.guide
             if guide is not None and not row.broken:
                 try:
-                    guide.fill_bitmask(row.state, bitmask, k)
+                    generated = len(row.output)
+                    if generated < row.tight_from:
+                        guide.fill_bitmask(row.state, bitmask, k)
+                    else:
+                        guide.fill_bitmask_within(row.state, row.limit - generated, bitmask, k)
                 except TypedgenError:  # e.g. the lazily built automaton hit its state limit
                     _log.exception("typedgen: no mask for this state; ending the request")
                     row.broken = True
                 else:
-                    if row.min_tokens > len(row.output) and guide.is_final(row.state):
+                    if row.min_tokens > generated and guide.is_final(row.state):
                         forced_eos.append(index)
                     continue
             bitmask[k] = 0
@@ -184,7 +220,9 @@ class TypedgenLogitsProcessor(LogitsProcessor):
                 logits[index, self._eos_ids] = 0.0
         return logits
 
-    def _new_row(self, params: SamplingParams, output: list[int]) -> _Row | None:
+    def _new_row(
+        self, params: SamplingParams, prompt: list[int] | None, output: list[int]
+    ) -> _Row | None:
         try:
             constraint = Constraint.from_extra_args(params.extra_args)
             if constraint is None:
@@ -194,8 +232,13 @@ class TypedgenLogitsProcessor(LogitsProcessor):
             _log.exception("typedgen: the constraint failed to compile; only EOS will be allowed")
             if self._compiler is None:
                 self._build_compiler()  # the EOS ids
-            return _Row(None, output, params.min_tokens)
-        return _Row(guide, output, params.min_tokens)
+            return _Row(None, output, params.min_tokens, None)
+        limit = None
+        if finish_within_budget(params.extra_args):
+            limit = self._model_config.max_model_len - (len(prompt) if prompt else 0)
+            if params.max_tokens is not None:
+                limit = min(limit, params.max_tokens)
+        return _Row(guide, output, params.min_tokens, limit)
 
     def _build_compiler(self) -> ConstraintCompiler:
         from vllm.tokenizers import cached_tokenizer_from_config
