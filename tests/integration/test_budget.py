@@ -15,8 +15,8 @@ import pydantic
 import pytest
 
 import typedgen
-from typedgen.processors import Constraint
-from typedgen.processors._constraint import FINISH_WITHIN_BUDGET, byte_vocabulary
+from typedgen.processors import FINISH_WITHIN_BUDGET, Constraint
+from typedgen.processors._constraint import byte_vocabulary
 
 pytestmark = pytest.mark.vllm
 

@@ -7,11 +7,14 @@ this package itself imports neither, so a client can build request arguments che
 
     LLM(model, logits_processors=[PROCESSOR_FQCN])
     SamplingParams(extra_args=Constraint.regex(r"[0-9]+").to_extra_args())
+
+``FINISH_WITHIN_BUDGET`` is the ``extra_args`` key of the option that keeps a request's output
+complete within its ``max_tokens`` (default true; see ``docs/vllm.md``).
 """
 
-from typedgen.processors._constraint import Constraint
+from typedgen.processors._constraint import FINISH_WITHIN_BUDGET, Constraint
 
-__all__ = ["PROCESSOR_FQCN", "Constraint"]
+__all__ = ["FINISH_WITHIN_BUDGET", "PROCESSOR_FQCN", "Constraint"]
 
 PROCESSOR_FQCN = "typedgen.processors.vllm:TypedgenLogitsProcessor"
 """The fully-qualified class name of the vLLM processor, importable in the engine process."""

@@ -23,8 +23,8 @@ What it guarantees, per constrained request:
   built, so asynchronous scheduling (whose lists end in ``-1`` placeholders until the sampled
   ids arrive) is handled;
 * finishing within the budget (unless the request sets ``typedgen_finish_within_budget`` to
-  false): once the tokens a request may still generate (``max_tokens`` and the model length
-  minus what it has generated) come within the guide's ``max_distance + 2``, its mask only
+  false): once the tokens a request may still generate (``max_tokens``, capped by the model
+  length, minus what it has generated) fall to the guide's ``max_distance + 1``, its mask only
   allows tokens after which the constraint can still be completed in the tokens left, EOS
   included (:meth:`~typedgen.Guide.fill_bitmask_within`). A request whose budget fits the
   shortest completion then ends complete, with EOS, instead of being cut by ``max_tokens``
