@@ -69,9 +69,11 @@ def peer_params(schema: dict[str, Any], *, max_tokens: int, compact: bool) -> Sa
     )
 
 
-def typed_function(model: VLLM, case: Any, *, max_tokens: int) -> Any:
+def typed_function(
+    model: VLLM, case: Any, *, max_tokens: int, finish_within_budget: bool = True
+) -> Any:
     """The typed function of an extraction case: ``extract(text) -> case.target`` with the case's
-    instruction as its docstring (greedy, ``max_tokens``)."""
+    instruction as its docstring (greedy, ``max_tokens``, ``finish_within_budget``)."""
     import typedgen
 
     def extract(text: str) -> Any:
@@ -79,7 +81,9 @@ def typed_function(model: VLLM, case: Any, *, max_tokens: int) -> Any:
 
     extract.__doc__ = case.instruction
     extract.__annotations__ = {"text": str, "return": case.target}
-    return typedgen.fn(model=model, max_tokens=max_tokens)(extract)
+    return typedgen.fn(
+        model=model, max_tokens=max_tokens, finish_within_budget=finish_within_budget
+    )(extract)
 
 
 def add_common_arguments(parser: argparse.ArgumentParser, methods: Sequence[str]) -> None:
