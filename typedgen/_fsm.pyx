@@ -1178,7 +1178,10 @@ cdef class Guide:
     @property
     def memory(self) -> int:
         """Bytes of C memory held by this guide and its automaton (not the shared trie)."""
-        cdef size_t total = self.automaton.memory() + self.masks_cap * sizeof(void*)
+        cdef size_t total = (self.automaton.memory() + self.masks_cap * sizeof(void*)
+                             + self.reach_cap * sizeof(int32_t))
+        if self.scratch != NULL:
+            total += self.n_words * sizeof(uint32_t)
         cdef int i
         for i in range(self.n_masks):
             if self.masks[i] != NULL:
