@@ -56,7 +56,7 @@ $(STAMPS)/typedgen: $(STAMPS)/model $(STAMPS)/gpt2-bpe pyproject.toml setup.py
 	$(PIP) uninstall --yes --quiet torchvision torchaudio torchcodec 2>/dev/null || true
 	touch $@
 
-# recompile the Cython core in place (make setup does it once; this is for edits to _fsm.pyx)
+# recompile the Cython modules in place (make setup does it once; this is for edits to *.pyx)
 build: setup
 	$(PY) setup.py --quiet build_ext --inplace
 
@@ -82,4 +82,4 @@ wheel:
 	$(PIP) wheel --no-deps --wheel-dir wheelhouse .
 
 clean:
-	rm -rf build wheelhouse typedgen/_fsm.c typedgen/*.so
+	rm -rf build wheelhouse typedgen/_fsm.c typedgen/_regex.c typedgen/*.so

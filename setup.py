@@ -1,4 +1,5 @@
-"""Build script: compiles the Cython core ``typedgen/_fsm.pyx`` (all metadata is in pyproject)."""
+"""Build script: compiles the Cython modules ``typedgen/_fsm.pyx`` (the DFA and mask core) and
+``typedgen/_regex.pyx`` (the regex front end); all metadata is in pyproject."""
 
 import numpy
 from Cython.Build import cythonize
@@ -11,7 +12,8 @@ extensions = [
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O3"],
-    )
+    ),
+    Extension("typedgen._regex", ["typedgen/_regex.pyx"], extra_compile_args=["-O3"]),
 ]
 
 setup(

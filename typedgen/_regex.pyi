@@ -1,0 +1,31 @@
+"""Typed stub of the Cython front end ``typedgen/_regex.pyx`` (see its docstring)."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["DEFAULT_MAX_STATES", "MAX_NESTING", "Nfa", "regex_to_nfa"]
+
+DEFAULT_MAX_STATES: int
+"""Default limit on NFA nodes and on DFA states of one pattern."""
+
+MAX_NESTING: int
+"""Deepest supported nesting of groups."""
+
+@dataclass(frozen=True)
+class Nfa:
+    """An epsilon-NFA over bytes. Edge ``k`` goes from ``src[k]`` to ``dst[k]`` on any byte in
+    ``lo[k]..hi[k]``, or on no input when ``lo[k] == -1``. Node 0 is the start, ``accept`` the
+    only accepting node; every node lies on a path from the start to ``accept``."""
+
+    num_nodes: int
+    src: npt.NDArray[np.int32]
+    lo: npt.NDArray[np.int32]
+    hi: npt.NDArray[np.int32]
+    dst: npt.NDArray[np.int32]
+    accept: int
+
+def regex_to_nfa(pattern: str, *, max_states: int = ...) -> Nfa:
+    """Parse ``pattern`` and lower it to a byte-level :class:`Nfa`; raises RegexError (with the
+    position of the construct at fault) or StateLimitError (more than ``max_states`` nodes)."""
