@@ -4,12 +4,16 @@ syntax is refused with the construct and its position; state limits are enforced
 from __future__ import annotations
 
 import re
+import unicodedata
+import warnings
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from typedgen import RegexError, StateLimitError
 from typedgen._fsm import RegexAutomaton
-from typedgen._regex import regex_to_nfa
+from typedgen._regex import MAX_NESTING, regex_to_nfa
 
 
 def automaton(pattern: str, *, max_states: int = 10_000) -> RegexAutomaton:
@@ -181,3 +185,63 @@ def test_dfa_states_are_built_lazily() -> None:
     assert dfa.states == 1
     dfa.run(b"abcd")
     assert dfa.states == 5
+
+
+def test_groups_nested_deeper_than_the_limit_are_refused() -> None:
+    deep = "(" * MAX_NESTING + "a" + ")" * MAX_NESTING
+    assert accepts(deep, "a")
+    with pytest.raises(RegexError, match="nested more than") as info:
+        regex_to_nfa("(" + deep + ")")
+    assert info.value.position == MAX_NESTING
+
+
+def test_a_named_sequence_is_not_one_character() -> None:
+    name = "LATIN CAPITAL LETTER A WITH MACRON AND GRAVE"
+    assert len(unicodedata.lookup(name)) == 2  # a named sequence; re refuses it too
+    with pytest.raises(RegexError, match="unknown character name"):
+        regex_to_nfa(f"\\N{{{name}}}")
+
+
+def test_repeat_counts_beyond_64_bits() -> None:
+    with pytest.raises(StateLimitError):
+        regex_to_nfa("a{99999999999999999999999}")
+    with pytest.raises(RegexError, match="max < min") as info:
+        regex_to_nfa("a{99999999999999999999,9999999999999999999}")
+    assert "{99999999999999999999,9999999999999999999}" in str(info.value)
+    assert info.value.position == 1
+    assert accepts("(?:){99999999999999999999}b", "b")
+
+
+# pieces of patterns, valid or not, that exercise every branch of the parser
+PIECES = [
+    *"ab.|()[]{}*+?^$-,0123\\é",
+    *["{2}", "{1,2}", "{,1}", "{2,}", "(?:", "(?P<n>", "(?#c)", "[^", "\\d", "\\W", "\\s"],
+    *["\\x4", "\\x41", "\\u00e9", "\\0", "\\12", "\\b", "\\A", "\\Z", "\\]", "\\-"],
+]
+TEXT_CHARS = "ab-,0123é\n .[]{}()\\^$|*+?AZ"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(PIECES), min_size=1, max_size=8),
+    texts=st.lists(st.text(st.sampled_from(TEXT_CHARS), max_size=5), max_size=10),
+)
+def test_what_re_refuses_is_refused_and_what_both_accept_means_the_same(
+    pieces: list[str], texts: list[str]
+) -> None:
+    pattern = "".join(pieces)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compiled = re.compile(pattern, re.ASCII)
+    except re.error:
+        with pytest.raises(RegexError):
+            regex_to_nfa(pattern)
+        return
+    try:
+        dfa = automaton(pattern)
+    except RegexError:
+        return  # unsupported (lookarounds, inner anchors, ...), or it matches nothing
+    for text in texts:
+        state = dfa.run(text.encode())
+        assert (state >= 0 and dfa.is_accepting(state)) == (compiled.fullmatch(text) is not None)
