@@ -26,8 +26,9 @@ How instances are written:
   ``json.dumps(..., ensure_ascii=False)`` writes it.
 
 Recursion (``$ref`` cycles, and "any JSON value" for ``{}``/``true`` schemas) is unrolled to
-``max_depth`` nested levels; deeper instances are not produced, and a schema that has no
-instance within that depth is refused.
+``max_depth`` nested levels, fewer while the regex would exceed :data:`PREFERRED_REGEX_CHARS`;
+deeper instances are not produced, and a schema that has no instance within that depth is
+refused.
 """
 
 from __future__ import annotations
@@ -60,17 +61,22 @@ from typedgen._json_schema_strings import (
 
 __all__ = ["DEFAULT_MAX_DEPTH", "Whitespace", "json_schema_to_regex"]
 
-DEFAULT_MAX_DEPTH = 1
-"""Nesting levels to which recursive ``$ref`` and schemas allowing any JSON value are unrolled."""
+DEFAULT_MAX_DEPTH = 3
+"""Nesting levels to which recursive ``$ref`` and schemas allowing any JSON value are unrolled
+at most (fewer where the regex would exceed :data:`PREFERRED_REGEX_CHARS`)."""
 
-MAX_REGEX_CHARS = 100_000
+PREFERRED_REGEX_CHARS = 100_000
+"""Unrolling stops one level short (down to none) while the regex would be longer than this:
+each level multiplies the size of "any value" by about four, and compile time with it."""
+
+MAX_REGEX_CHARS = 400_000
 """Largest regex produced; a schema whose regex would be longer is refused (or, when recursion
 or "any value" unrolling makes it so, unrolled fewer levels)."""
 
 _ANY_INTEGER = r"-?(?:0|[1-9][0-9]*)"
 _INTEGER_PART = r"-?(?:0|[1-9][0-9]{0,19})"  # before a fraction or an exponent
 _EXPONENT = r"[eE](?:-[0-9]{1,3}|\+?[01]?[0-9]{1,2})"
-_ANY_NUMBER = rf"(?:{_ANY_INTEGER}|{_INTEGER_PART}(?:\.[0-9]+)?(?:{_EXPONENT})?)"
+_ANY_NUMBER = rf"(?:{_ANY_INTEGER}|{_INTEGER_PART}(?:\.[0-9]+(?:{_EXPONENT})?|{_EXPONENT}))"
 """Any JSON number that no parser rounds to infinity: integers of any length (exact in JSON
 parsers with big integers, like Python's), and numbers with a fraction or an exponent written
 with at most 20 integer digits and an exponent up to 199 (below 1e220)."""
@@ -203,17 +209,27 @@ def json_schema_to_regex(
         raise SchemaError(f"a schema must be an object or a boolean, not {type(schema).__name__}")
     if max_depth < 0:
         raise ValueError("max_depth must be >= 0")
+    found: tuple[str | None, _Compiler] | None = None
     for depth in range(max_depth, -1, -1):
         compiler = _Compiler(schema, whitespace, depth)
         try:
             regex = compiler.value(schema, "")
-            break
         except _TooLargeError as error:
-            if depth == 0 or not (compiler.cut or compiler.any_used):
+            if found is None and (depth == 0 or not (compiler.cut or compiler.any_used)):
                 raise SchemaError(
                     f"the regex for this schema would exceed {MAX_REGEX_CHARS} characters",
                     pointer=error.pointer,
                 ) from None
+            continue
+        if regex is None and found is not None:
+            break  # no instance this shallow: keep the deeper unrolling
+        found = (regex, compiler)
+        unrolled = bool(compiler.cut or compiler.any_used)
+        if regex is None or len(regex) <= PREFERRED_REGEX_CHARS or not unrolled:
+            break
+    if found is None:  # every depth was too large (depth 0 raises above): unreachable
+        raise SchemaError(f"the regex for this schema would exceed {MAX_REGEX_CHARS} characters")
+    regex, compiler = found
     if regex is None:
         if compiler.cut:
             raise SchemaError(
