@@ -202,6 +202,12 @@ def test_a_named_sequence_is_not_one_character() -> None:
         regex_to_nfa(f"\\N{{{name}}}")
 
 
+def test_a_group_name_defined_twice_is_refused_as_re_does() -> None:
+    with pytest.raises(RegexError, match="redefinition of group name 'n'") as info:
+        regex_to_nfa("(?P<n>a)|(?P<n>b)")
+    assert info.value.position == 9
+
+
 def test_repeat_counts_beyond_64_bits() -> None:
     with pytest.raises(StateLimitError):
         regex_to_nfa("a{99999999999999999999999}")

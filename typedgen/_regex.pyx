@@ -22,6 +22,7 @@ classes): literals; escaped metacharacters; ``.`` (any character but ``\\n``); c
 Unsupported (raise :class:`~typedgen.RegexError` naming the construct and its position):
 backreferences, lookarounds, inner anchors and word boundaries, inline flags, atomic groups,
 possessive quantifiers, conditionals, and groups nested more than ``MAX_NESTING`` deep.
+Like Python, it refuses a group name defined twice.
 """
 
 cimport cython
@@ -318,6 +319,7 @@ cdef class _Builder:
 
     cdef object pattern
     cdef object limit  # max_states as given, for StateLimitError
+    cdef set group_names
     cdef int64_t cap  # max NFA nodes: min(max_states, NODE_CAP)
     cdef Py_UCS4* p
     cdef Py_ssize_t n, i
@@ -348,6 +350,7 @@ cdef class _Builder:
         cdef int k
         self.pattern = pattern
         self.limit = max_states
+        self.group_names = set()
         cdef int64_t limit = max_states
         self.cap = limit if limit < NODE_CAP else NODE_CAP
         if self.cap < -1:
@@ -699,8 +702,12 @@ cdef class _Builder:
                 self.i += 2
             elif self.i + 2 < n and p[self.i + 1] == u'P' and p[self.i + 2] == u'<':
                 end = self.pattern.find(">", self.i)
-                if end < 0 or not self.pattern[self.i + 3 : end].isidentifier():
+                name = self.pattern[self.i + 3 : end]
+                if end < 0 or not name.isidentifier():
                     self.fail("bad group name in '(?P<'", pos)
+                if name in self.group_names:
+                    self.fail(f"redefinition of group name {name!r}", pos)
+                self.group_names.add(name)
                 self.i = end + 1
             elif self.i + 1 < n and p[self.i + 1] == u'#':
                 end = self.pattern.find(")", self.i)
