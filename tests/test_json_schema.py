@@ -314,6 +314,47 @@ def test_pattern_properties_and_property_names() -> None:
     )
 
 
+def test_pattern_properties_that_match_declared_names() -> None:
+    # a declared member satisfies its own schema and every pattern it matches
+    everything = {
+        "type": "object",
+        "properties": {"basic": {"type": "string", "maxLength": 3}},
+        "patternProperties": {".*": {"type": "string"}},
+    }
+    check(
+        everything,
+        [{}, {"basic": "abc"}, {"x": "y"}, {"basic": "a", "basics": "long text", "": ""}],
+        [{"basic": "abcd"}, {"x": 1}, {"basic": 1}],
+    )
+    assert not matches(everything, '{"basic":"a","basic":"b"}')
+    word_keys = {
+        "type": "object",
+        "properties": {"referent": {"not": {}}, "type": {"type": "integer"}},
+        "patternProperties": {"^([a-zA-Z0-9_])*$": {"type": "integer"}},
+        "additionalProperties": False,
+    }
+    check(
+        word_keys,
+        [{}, {"type": 1}, {"a_1": 1, "": 2, "types": 3, "referen": 4}],
+        [{"referent": 1}, {"type": "x"}, {"a-b": 1}, {"é": 1}, {"a_1": "x"}],
+    )
+    regex = re.compile(json_schema_to_regex(word_keys))
+    for length in range(4):
+        for key in map("".join, itertools.product(["r", "e", "-", "t", "y"], repeat=length)):
+            text = json.dumps({key: 1}, separators=(",", ":"))
+            assert bool(regex.fullmatch(text)) == ("-" not in key), text
+    plus = {**word_keys, "patternProperties": {"^[a-z]+$": {"type": "integer"}}}
+    check(plus, [{"ab": 1}], [{"": 1}, {"referent": 1}, {"A": 1}])
+    refused(
+        {
+            "type": "object",
+            "properties": {"ab": {}},
+            "patternProperties": {"^a": {"type": "integer"}},
+        },
+        "patternProperties",
+    )
+
+
 def test_min_max_properties() -> None:
     check(
         {"type": "object", "additionalProperties": {"type": "integer"}, "maxProperties": 2},

@@ -26,7 +26,7 @@ How instances are written:
   ``json.dumps(..., ensure_ascii=False)`` writes it.
 
 Recursion (``$ref`` cycles, and "any JSON value" for ``{}``/``true`` schemas) is unrolled to
-``max_depth`` nested levels, fewer while the regex would exceed :data:`PREFERRED_REGEX_CHARS`;
+``max_depth`` nested levels, fewer while the regex would exceed :data:`PREFERRED_REGEX_SIZE`;
 deeper instances are not produced, and a schema that has no instance within that depth is
 refused.
 """
@@ -55,6 +55,7 @@ from typedgen._json_schema_strings import (
     PatternError,
     canonical_literal,
     not_in,
+    pattern_key_not_in,
     pattern_regex,
     regex_width,
 )
@@ -63,15 +64,31 @@ __all__ = ["DEFAULT_MAX_DEPTH", "Whitespace", "json_schema_to_regex"]
 
 DEFAULT_MAX_DEPTH = 3
 """Nesting levels to which recursive ``$ref`` and schemas allowing any JSON value are unrolled
-at most (fewer where the regex would exceed :data:`PREFERRED_REGEX_CHARS`)."""
+at most (fewer where the regex would be larger than :data:`PREFERRED_REGEX_SIZE`)."""
 
-PREFERRED_REGEX_CHARS = 100_000
-"""Unrolling stops one level short (down to none) while the regex would be longer than this:
+PREFERRED_REGEX_SIZE = 100_000
+"""Unrolling stops one level short (down to none) while the regex would be larger than this:
 each level multiplies the size of "any value" by about four, and compile time with it."""
 
-MAX_REGEX_CHARS = 400_000
-"""Largest regex produced; a schema whose regex would be longer is refused (or, when recursion
-or "any value" unrolling makes it so, unrolled fewer levels)."""
+MAX_REGEX_SIZE = 200_000
+"""Largest regex produced, in the units of :func:`regex_size` (about the number of automaton
+states it needs); a schema whose regex would be larger is refused (or, when recursion or "any
+value" unrolling makes it so, unrolled fewer levels)."""
+
+_COUNTED = re.compile(r"([\])])\{(\d+)(?:(,)(\d*))?\}")
+
+
+def regex_size(regex: str) -> int:
+    """The size of ``regex`` as the automaton compiler pays for it: its length, plus the copies
+    that counted repeats ``X{m,n}`` unroll (a class costs about 2 states a copy, a group such
+    as one string character about 30)."""
+    size = len(regex)
+    for match in _COUNTED.finditer(regex):
+        low = int(match.group(2))
+        high = low if match.group(3) is None else int(match.group(4) or low + 1)
+        size += (2 if match.group(1) == "]" else 30) * high
+    return size
+
 
 _ANY_INTEGER = r"-?(?:0|[1-9][0-9]*)"
 _INTEGER_PART = r"-?(?:0|[1-9][0-9]{0,19})"  # before a fraction or an exponent
@@ -212,23 +229,28 @@ def json_schema_to_regex(
     found: tuple[str | None, _Compiler] | None = None
     for depth in range(max_depth, -1, -1):
         compiler = _Compiler(schema, whitespace, depth)
+        unrolled = False
         try:
             regex = compiler.value(schema, "")
+            unrolled = bool(compiler.cut or compiler.any_used)
+            size = 0 if regex is None else regex_size(regex)
+            if size > MAX_REGEX_SIZE:
+                raise _TooLargeError("")
         except _TooLargeError as error:
             if found is None and (depth == 0 or not (compiler.cut or compiler.any_used)):
                 raise SchemaError(
-                    f"the regex for this schema would exceed {MAX_REGEX_CHARS} characters",
+                    f"the regex for this schema would be larger than {MAX_REGEX_SIZE} "
+                    "(characters, counted repeats unrolled)",
                     pointer=error.pointer,
                 ) from None
             continue
         if regex is None and found is not None:
             break  # no instance this shallow: keep the deeper unrolling
         found = (regex, compiler)
-        unrolled = bool(compiler.cut or compiler.any_used)
-        if regex is None or len(regex) <= PREFERRED_REGEX_CHARS or not unrolled:
+        if regex is None or size <= PREFERRED_REGEX_SIZE or not unrolled:
             break
     if found is None:  # every depth was too large (depth 0 raises above): unreachable
-        raise SchemaError(f"the regex for this schema would exceed {MAX_REGEX_CHARS} characters")
+        raise SchemaError(f"the regex for this schema would be larger than {MAX_REGEX_SIZE}")
     regex, compiler = found
     if regex is None:
         if compiler.cut:
@@ -290,11 +312,14 @@ class _Flat:
         return dict(self.where).get(keyword, "")
 
     def rule(self, name: str) -> tuple[_Sub, ...]:
-        """The subschemas a member called ``name`` must satisfy."""
+        """The subschemas a member called ``name`` must satisfy: its ``properties`` entry and
+        every ``patternProperties`` entry whose pattern it matches, else additionalProperties."""
         props = dict(self.properties)
-        if name in props:
-            return props[name]
         matching = tuple(s for p, s in self.pattern_properties if _search(p, name))
+        if name in props:
+            own = props[name]
+            seen = {(id(schema), pointer) for schema, pointer in own}
+            return own + tuple(s for s in matching if (id(s[0]), s[1]) not in seen)
         return matching if matching else self.additional
 
     def conj(self, other: _Flat) -> _Flat | None:
@@ -455,7 +480,7 @@ class _Compiler:
             result = alternation([r for r in regexes if r is not None])
         finally:
             self.depth = saved
-        if result is not None and len(result) > MAX_REGEX_CHARS:
+        if result is not None and len(result) > MAX_REGEX_SIZE:
             raise _TooLargeError(pointer)
         self.memo[key] = (schema, result)
         return result
@@ -473,7 +498,7 @@ class _Compiler:
             result = alternation([r for r in regexes if r is not None])
         finally:
             self.depth = saved
-        if result is not None and len(result) > MAX_REGEX_CHARS:
+        if result is not None and len(result) > MAX_REGEX_SIZE:
             raise _TooLargeError(subs[0][1] if subs else "")
         return result
 
@@ -1309,13 +1334,6 @@ class _Compiler:
                     keyword="patternProperties",
                 )
             pattern = next(iter(patterns))
-            if any(_search(pattern, n) for n in names):
-                raise SchemaError(
-                    "a patternProperties pattern that matches a declared property cannot be "
-                    "expressed",
-                    pointer=flat.pointer("patternProperties"),
-                    keyword="patternProperties",
-                )
             if flat.property_names:
                 raise SchemaError(
                     "propertyNames with patternProperties is not supported",
@@ -1323,7 +1341,20 @@ class _Compiler:
                     keyword="propertyNames",
                 )
             try:
-                pattern_key = '"' + pattern_regex(pattern) + '"'
+                if any(_search(pattern, n) for n in names):
+                    # keys matching the pattern, other than the declared names
+                    content = pattern_key_not_in(pattern, names)
+                    if content is None:
+                        raise SchemaError(
+                            "a patternProperties pattern that matches a declared property "
+                            "cannot be expressed (except one matching every name, or one "
+                            "character class repeated over the whole name)",
+                            pointer=flat.pointer("patternProperties"),
+                            keyword="patternProperties",
+                        )
+                else:
+                    content = pattern_regex(pattern)
+                pattern_key = f'"{content}"'
             except PatternError as error:
                 raise SchemaError(
                     str(error),
@@ -1413,7 +1444,7 @@ class _Compiler:
 
 
 class _TooLargeError(Exception):
-    """Internal: the regex under construction exceeds MAX_REGEX_CHARS (at ``pointer``)."""
+    """Internal: the regex under construction exceeds MAX_REGEX_SIZE (at ``pointer``)."""
 
     def __init__(self, pointer: str) -> None:
         super().__init__(pointer)

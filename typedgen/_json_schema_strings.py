@@ -29,6 +29,7 @@ __all__ = [
     "PatternError",
     "canonical_literal",
     "not_in",
+    "pattern_key_not_in",
     "pattern_regex",
     "regex_width",
 ]
@@ -410,28 +411,33 @@ def regex_width(pattern: str) -> tuple[int, int | None]:
 # --- complement of a finite set of strings ----------------------------------------------------
 
 
-def not_in(words: Iterable[str], *, unit: str = CHAR) -> str:
-    """Regex over string content matching exactly the strings *not* in ``words``.
+def not_in(words: Iterable[str], *, alphabet: Ranges | None = None) -> str:
+    """Regex over string content matching exactly the strings *not* in ``words`` (made of
+    characters of ``alphabet`` when given, each written canonically).
 
     The prefix shared with a word is written in canonical units and the first character that
     differs is a raw one, so the decoded content decides (strings that differ first at an escaped
-    character are not produced: a narrowing); after it diverges, any ``unit`` follows.
+    character are not produced: a narrowing); after it diverges, any unit follows.
 
     When every word is ASCII, leaving the trie on a non-ASCII character is written once for all
     trie nodes (any prefix of a word, then one non-ASCII character) instead of once per node:
     a non-ASCII class costs many byte-level states, an ASCII one a single step.
     """
+    allowed = _complement([]) if alphabet is None else _normalize(alphabet)
+    in_alphabet = [w for w in set(words) if all(_intersect(allowed, [(ord(c), ord(c))]) for c in w)]
     trie: dict[str, Any] = {}
     ends: set[int] = set()
-    for word in set(words):
+    for word in in_alphabet:
         node = trie
         for char in word:
             node = node.setdefault(char, {})
         ends.add(id(node))
-    ascii_only = all(ord(c) < 0x80 for word in words for c in word)
-    raw = _complement(_SPECIAL)
+    ascii_only = all(ord(c) < 0x80 for word in in_alphabet for c in word)
+    raw = _intersect(_complement(_SPECIAL), allowed)
+    non_ascii = _intersect(raw, [(0x80, _MAX)])
     if ascii_only:
         raw = _intersect(raw, [(0, 0x7F)])
+    unit = CHAR if alphabet is None else charset_regex(allowed)
 
     def build(node: Mapping[str, Any]) -> tuple[str | None, str | None]:
         """(paths from here that stop on a non-word, paths that leave the trie by one unit)."""
@@ -461,16 +467,73 @@ def not_in(words: Iterable[str], *, unit: str = CHAR) -> str:
         return _alternatives(paths) or ""
 
     stop, leave = build(trie)
-    if ascii_only:
-        leave = _alternatives(
-            [p for p in (leave, _optional_group(prefixes(trie)) + r"[^\x00-\x7f]") if p is not None]
+    if ascii_only and non_ascii:
+        leave_non_ascii = _optional_group(prefixes(trie)) + (
+            r"[^\x00-\x7f]" if alphabet is None else (charset_regex(non_ascii) or "")
         )
+        leave = _alternatives([p for p in (leave, leave_non_ascii) if p is not None])
     parts = [
         p
-        for p in (stop, None if leave is None else f"{_optional_group(leave)}{unit}*")
+        for p in (
+            stop,
+            None if leave is None or unit is None else f"{_optional_group(leave)}{unit}*",
+        )
         if p is not None
     ]
     return _alternatives(parts) or ""
+
+
+def pattern_key_not_in(pattern: str, words: Iterable[str]) -> str | None:
+    """Regex over canonical string content for the strings in which ``pattern`` matches (search
+    semantics) and that are none of ``words``; ``None`` when that is not expressible here.
+
+    Expressed: a pattern that matches every string (``.*``, ``^[a-z]*``: it matches the empty
+    string without an assertion), and a pattern that is one character class repeated over the
+    whole string (``^[a-zA-Z0-9_]*$``, ``^[a-z]+$``).
+    """
+    items = list(_parse(pattern))
+    if items and _is_anchor(items[0], ("AT_BEGINNING", "AT_BEGINNING_STRING")):
+        items = items[1:]
+    if not _has_assertion(items) and _width(items)[0] == 0:
+        return not_in(words)
+    if len(items) != 2 or not _is_anchor(items[1], ("AT_END", "AT_END_STRING")):
+        return None
+    op, arg = items[0]
+    if str(op) not in ("MAX_REPEAT", "POSSESSIVE_REPEAT") or arg[1] != _MAXREPEAT or arg[0] > 1:
+        return None
+    sub = list(arg[2])
+    while len(sub) == 1 and str(sub[0][0]) == "SUBPATTERN" and not any(sub[0][1][1:3]):
+        sub = list(sub[0][1][3])
+    if len(sub) != 1:
+        return None
+    name, value = str(sub[0][0]), sub[0][1]
+    if name == "LITERAL":
+        alphabet = [(int(value), int(value))]
+    elif name == "IN":
+        alphabet = _ranges_of_in(value)
+    elif name == "CATEGORY":
+        alphabet = _category(str(value))
+    else:
+        return None
+    return not_in([*words, *([""] if arg[0] == 1 else [])], alphabet=alphabet)
+
+
+def _is_anchor(item: tuple[Any, Any], kinds: tuple[str, ...]) -> bool:
+    return str(item[0]) == "AT" and str(item[1]) in kinds
+
+
+def _has_assertion(items: list[tuple[Any, Any]]) -> bool:
+    """Whether a parsed pattern contains an anchor, a lookaround or a backreference."""
+    for op, arg in items:
+        if str(op) in ("AT", "ASSERT", "ASSERT_NOT", "GROUPREF", "GROUPREF_EXISTS"):
+            return True
+        nested = arg if isinstance(arg, (list, tuple)) else [arg]
+        for part in nested:
+            subs = part if isinstance(part, list) else [part]
+            for sub in subs:
+                if isinstance(sub, _PARSER.SubPattern) and _has_assertion(list(sub)):
+                    return True
+    return False
 
 
 def _alternatives(parts: list[str]) -> str | None:
