@@ -388,7 +388,7 @@ def subset_of(path: str) -> str:
     name = os.path.basename(path)
     if "---" in name:
         return name.split("---")[0]
-    return "JME" if name.startswith("JME") else "_".join(name.split("_")[:2])
+    return name.split("_")[0]  # BFCL_<kind>_<n>.json, JME_<n>.json
 
 
 def _refs(node: Any) -> list[str]:

@@ -81,6 +81,14 @@ def test_types_and_type_lists() -> None:
     check({"type": "boolean"}, [True, False], [0, "true"])
 
 
+def test_integral_enum_values_as_n_0_only_where_numbers_are_allowed() -> None:
+    # drafts 3 and 4 do not count 1.0 as an integer: never written for an integer-only enum
+    check({"type": "integer", "enum": [0, 1]}, [0, 1], ["RAW:1.0", 2])
+    check({"enum": [0, 1]}, [0, 1], [2])
+    assert matches({"enum": [0, 1]}, "1.0")
+    assert matches({"type": "number", "enum": [1]}, "1.0")
+
+
 def test_nullable_openapi() -> None:
     check({"type": "integer", "nullable": True}, [1, None], ["x"])
 

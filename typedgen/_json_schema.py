@@ -951,17 +951,20 @@ class _Compiler:
                     checker = re.compile(regex)
                 if not checker.fullmatch(_dumps(value)):
                     continue
-            parts.append(self._literal(value))
+            # an integral value also as ``n.0`` only where non-integers are allowed (drafts 3
+            # and 4 do not count 1.0 as an integer)
+            parts.append(self._literal(value, fraction="number" in flat.types))
         return alternation(parts)
 
-    def _literal(self, value: Any) -> str:
-        """Regex for one JSON value written the typedgen way (integral numbers also as ``n.0``)."""
+    def _literal(self, value: Any, *, fraction: bool = True) -> str:
+        """Regex for one JSON value written the typedgen way (integral numbers also as ``n.0``,
+        unless ``fraction`` is false for the top-level value)."""
         if value is None or isinstance(value, bool):
             return json.dumps(value)
         if isinstance(value, (int, float)):
             number = _canonical(value)
             text = re.escape(json.dumps(number))
-            return f"{text}(?:\\.0)?" if isinstance(number, int) else text
+            return f"{text}(?:\\.0)?" if isinstance(number, int) and fraction else text
         if isinstance(value, str):
             return f'"{canonical_literal(value)}"'
         if isinstance(value, list):
@@ -1188,7 +1191,7 @@ class _Compiler:
                 pointer=flat.pointer("uniqueItems"),
                 keyword="uniqueItems",
             )
-        literals = [self._literal(v) for v in values]
+        literals = [self._literal(v, fraction=False) for v in values]
         count = len(literals)
         if low > count:
             return None
