@@ -1,4 +1,4 @@
-"""`pip wheel .` yields a wheel that holds the compiled Cython core."""
+"""`pip wheel .` yields a wheel that holds the compiled Cython modules and their stubs."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ def test_wheel_holds_the_compiled_extension(tmp_path: Path) -> None:
     )
     (wheel,) = tmp_path.glob("typedgen-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert any(n.startswith("typedgen/_fsm.") and n.endswith(".so") for n in names), names
-    assert "typedgen/_fsm.pyi" in names
+    for module in ("_fsm", "_regex"):
+        assert any(n.startswith(f"typedgen/{module}.") and n.endswith(".so") for n in names), names
+        assert f"typedgen/{module}.pyi" in names
     assert "typedgen/py.typed" in names
     assert not any(n.endswith(".c") for n in names)
