@@ -362,6 +362,8 @@ cdef class _Builder:
         for k in range(7):
             self.escape_nodes[k] = -1
         self.num_nodes = 1
+        self.edges(self.n + 16)  # typical patterns have fewer edges than characters
+        vec_grow(&self.literal, self.n + 16)
         self.add_node(K_EMPTY, 0, 0)
         self.add_node(K_NONE, 0, 0)
 
