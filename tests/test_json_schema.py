@@ -363,6 +363,26 @@ def test_pattern_properties_that_match_declared_names() -> None:
     )
 
 
+def test_pattern_properties_conjoined_with_additional_properties() -> None:
+    # a name matching one side's pattern also meets the other side's additionalProperties
+    schema = {
+        "allOf": [
+            {"type": "object", "patternProperties": {"^x": {"type": "integer"}}},
+            {"additionalProperties": {"minimum": 5}},
+        ]
+    }
+    check(schema, [{}, {"x1": 7}], [{"x1": 3}, {"x1": "a"}])
+    refused(
+        {
+            "allOf": [
+                {"patternProperties": {"^x": {}}, "additionalProperties": False},
+                {"patternProperties": {"^y": {}}},
+            ]
+        },
+        "patternProperties",
+    )
+
+
 def test_min_max_properties() -> None:
     check(
         {"type": "object", "additionalProperties": {"type": "integer"}, "maxProperties": 2},

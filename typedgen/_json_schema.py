@@ -295,7 +295,7 @@ class _Flat:
     patterns: tuple[str, ...] = ()
     formats: tuple[str, ...] = ()
     properties: tuple[tuple[str, tuple[_Sub, ...]], ...] = ()
-    pattern_properties: tuple[tuple[str, _Sub], ...] = ()
+    pattern_properties: tuple[tuple[str, tuple[_Sub, ...]], ...] = ()
     additional: tuple[_Sub, ...] = ()
     property_names: tuple[_Sub, ...] = ()
     required: tuple[str, ...] = ()
@@ -315,11 +315,9 @@ class _Flat:
         """The subschemas a member called ``name`` must satisfy: its ``properties`` entry and
         every ``patternProperties`` entry whose pattern it matches, else additionalProperties."""
         props = dict(self.properties)
-        matching = tuple(s for p, s in self.pattern_properties if _search(p, name))
+        matching = tuple(s for p, subs in self.pattern_properties if _search(p, name) for s in subs)
         if name in props:
-            own = props[name]
-            seen = {(id(schema), pointer) for schema, pointer in own}
-            return own + tuple(s for s in matching if (id(s[0]), s[1]) not in seen)
+            return _unique_subs(props[name] + matching)
         return matching if matching else self.additional
 
     def conj(self, other: _Flat) -> _Flat | None:
@@ -328,19 +326,38 @@ class _Flat:
         enum = self.enum
         if other.enum is not None:
             enum = other.enum if enum is None else tuple(v for v in enum if _in(v, other.enum))
-        if (self.pattern_properties and other.additional) or (
-            other.pattern_properties and self.additional
+        same_patterns = [p for p, _ in self.pattern_properties] == [
+            p for p, _ in other.pattern_properties
+        ]
+        if (
+            self.pattern_properties
+            and other.pattern_properties
+            and not same_patterns
+            and (self.additional or other.additional)
         ):
             raise SchemaError(
-                "patternProperties combined with additionalProperties from another subschema "
+                "different patternProperties on both sides combined with additionalProperties "
                 "is not supported",
                 pointer=self.pointer("patternProperties") or other.pointer("patternProperties"),
                 keyword="patternProperties",
             )
+        pattern_properties: tuple[tuple[str, tuple[_Sub, ...]], ...]
+        if self.pattern_properties and same_patterns:
+            pattern_properties = tuple(
+                (p, _unique_subs(a + b))
+                for (p, a), (_, b) in zip(
+                    self.pattern_properties, other.pattern_properties, strict=True
+                )
+            )
+        else:
+            # a name matching one side's pattern meets the other side's additionalProperties
+            pattern_properties = tuple(
+                (p, subs + other.additional) for p, subs in self.pattern_properties
+            ) + tuple((p, subs + self.additional) for p, subs in other.pattern_properties)
         names = list(
             dict.fromkeys([n for n, _ in self.properties] + [n for n, _ in other.properties])
         )
-        properties = tuple((n, self.rule(n) + other.rule(n)) for n in names)
+        properties = tuple((n, _unique_subs(self.rule(n) + other.rule(n))) for n in names)
         prefix_len = max(len(self.prefix), len(other.prefix))
         prefix = tuple(
             (self.prefix[i] if i < len(self.prefix) else self.items)
@@ -359,8 +376,8 @@ class _Flat:
             patterns=tuple(dict.fromkeys(self.patterns + other.patterns)),
             formats=tuple(dict.fromkeys(self.formats + other.formats)),
             properties=properties,
-            pattern_properties=self.pattern_properties + other.pattern_properties,
-            additional=self.additional + other.additional,
+            pattern_properties=pattern_properties,
+            additional=_unique_subs(self.additional + other.additional),
             property_names=self.property_names + other.property_names,
             required=tuple(dict.fromkeys(self.required + other.required)),
             min_properties=max(self.min_properties, other.min_properties),
@@ -375,6 +392,17 @@ class _Flat:
         if not merged.types or (merged.enum is not None and not merged.enum):
             return None
         return merged
+
+
+def _unique_subs(subs: tuple[_Sub, ...]) -> tuple[_Sub, ...]:
+    """``subs`` without repeats (the same subschema at the same pointer)."""
+    seen: set[tuple[int, str]] = set()
+    out = []
+    for schema, pointer in subs:
+        if (id(schema), pointer) not in seen:
+            seen.add((id(schema), pointer))
+            out.append((schema, pointer))
+    return tuple(out)
 
 
 def _other_types(kinds: set[str] | frozenset[str]) -> _Flat:
@@ -866,7 +894,7 @@ class _Compiler:
             )
         if "patternProperties" in schema:
             fields["pattern_properties"] = tuple(
-                (p, (sub, f"{pointer}/patternProperties/{escape_pointer_token(p)}"))
+                (p, ((sub, f"{pointer}/patternProperties/{escape_pointer_token(p)}"),))
                 for p, sub in schema["patternProperties"].items()
             )
             where["patternProperties"] = pointer
@@ -1364,7 +1392,7 @@ class _Compiler:
                     pointer=flat.pointer("patternProperties"),
                     keyword="patternProperties",
                 ) from None
-            value = self.all_of_any([s for p, s in flat.pattern_properties])
+            value = self.all_of_any([s for _, subs in flat.pattern_properties for s in subs])
             return None if value is None else f"{pattern_key}{colon}{value}"
         if any(s is False for s, _ in flat.additional):
             return None
