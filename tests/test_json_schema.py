@@ -389,7 +389,15 @@ def test_min_max_properties() -> None:
         [{}, {"a": 1, "b": 2}],
         [{"a": 1, "b": 2, "c": 3}],
     )
-    refused({"type": "object", "properties": {"a": {}}, "minProperties": 1}, "minProperties")
+    # minProperties 1 with no required member: at least one optional or additional member
+    one = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {}}, "minProperties": 1}
+    check(one, [{"a": 1}, {"b": None}, {"a": 1, "b": 2}, {"zz": 0}, {"a": 1, "zz": 0}], [{}])
+    closed = {**one, "additionalProperties": False}
+    check(closed, [{"a": 1}, {"b": [1]}], [{}, {"zz": 0}])
+    assert matches({**closed, "required": ["a"]}, '{"a":1}')
+    never = {"type": "object", "properties": {"a": False}, "additionalProperties": False}
+    refused({**never, "minProperties": 1}, None)
+    refused({"type": "object", "properties": {"a": {}}, "minProperties": 2}, "minProperties")
 
 
 # --- arrays -----------------------------------------------------------------------------------

@@ -1332,14 +1332,17 @@ class _Compiler:
                 extra = None
         min_one = False
         if flat.min_properties > n_required:
-            if not (extra is not None and not members and flat.min_properties == 1):
+            if flat.min_properties > 1:
                 raise SchemaError(
-                    "minProperties beyond the required properties cannot be expressed",
+                    "minProperties beyond the required properties cannot be expressed (except "
+                    "minProperties 1)",
                     pointer=flat.pointer("minProperties"),
                     keyword="minProperties",
                 )
-            min_one = True
+            min_one = True  # no member is required: at least one of the optional ones
         body = self._members(members, extra, extra_max, min_one=min_one)
+        if body is None and min_one:
+            return None
         inner = "" if body is None else body
         return rf"\{{{self.ws}{inner}{self.ws}\}}"
 
