@@ -163,7 +163,14 @@ def test_pattern() -> None:
     check({"type": "string", "pattern": "ab"}, ["xxabyy", "ab"], ["a b"])
     check({"type": "string", "pattern": "^[a-z]*$", "maxLength": 3}, ["", "abc"], ["abcd"])
     refused({"type": "string", "pattern": "(a)\\1"}, "pattern")
-    refused({"type": "string", "pattern": "a", "maxLength": 3}, "pattern")
+    # an unanchored pattern with length bounds: its match placed at the start (a narrowing),
+    # an unanchored edge repeat X{m,n} cut to X{m} (exact: the free text absorbs the rest)
+    hex12 = {"type": "string", "pattern": "[0-9a-f]+", "minLength": 12, "maxLength": 12}
+    check(hex12, ["507f1f77bcf8", "5zzzzzzzzzzz"], ["zzzzzzzzzzzz", "507f1f77bcf", "507f1f77bcf80"])
+    check({"type": "string", "pattern": "a", "maxLength": 3}, ["a", "abc"], ["abcd", ""])
+    check({"type": "string", "pattern": "ab$", "minLength": 3}, ["xab", "abab"], ["ab", "abx"])
+    check({"type": "string", "pattern": "[0-9]*", "maxLength": 2}, ["", "ab"], ["abc"])
+    refused({"type": "string", "pattern": "a[0-9]*b", "maxLength": 3}, "pattern")
 
 
 @pytest.mark.parametrize(

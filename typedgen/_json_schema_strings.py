@@ -384,22 +384,41 @@ def _anchored(
             return before + repeat + after
         raise PatternError("pattern together with minLength/maxLength cannot be merged exactly")
     if bounded:
+        # a search match of X{m,n} at an unanchored end contains one of X{m}: the rest of the
+        # repeat is absorbed by the free text around it
+        if not ends:
+            branch = _shrink_edge(branch, -1)
+        if not starts:
+            branch = _shrink_edge(branch, 0)
+        body = _translate(branch)
+        low, high = _width(branch)
         if high is None or low != high:
             raise PatternError("an unanchored pattern with minLength/maxLength is not supported")
-        if starts or ends:
-            free_low = max(0, min_length - low)
-            free = (
-                f"{ANY_CANONICAL}{{{free_low},}}"
-                if max_length is None
-                else (f"{ANY_CANONICAL}{{{free_low},{max_length - low}}}")
-            )
-            if max_length is not None and max_length < low:
-                raise PatternError("pattern and length bounds admit no string")
-            return body + free if starts else free + body
-        raise PatternError("an unanchored pattern with minLength/maxLength is not supported")
+        if max_length is not None and max_length < low:
+            raise PatternError("pattern and length bounds admit no string")
+        free_low = max(0, min_length - low)
+        free_high = "" if max_length is None else str(max_length - low)
+        free = f"{ANY_CANONICAL}{{{free_low},{free_high}}}"
+        # anchored at neither end: the match is placed at the start (a documented narrowing)
+        return free + body if ends else body + free
     prefix = "" if starts else f"{CHAR}*"
     suffix = "" if ends else f"{CHAR}*"
     return prefix + body + suffix
+
+
+def _shrink_edge(branch: list[tuple[Any, Any]], index: int) -> list[tuple[Any, Any]]:
+    """``branch`` with a repeat ``X{m,n}`` of one-character ``X`` at ``index`` (0: first item,
+    -1: last) cut to ``X{m}``."""
+    if not branch:
+        return branch
+    op, arg = branch[index]
+    if str(op) not in ("MAX_REPEAT", "POSSESSIVE_REPEAT", "MIN_REPEAT"):
+        return branch
+    low, _, sub = arg
+    if _width(list(sub)) != (1, 1):
+        return branch
+    fixed = [(op, (low, low, sub))] if low else []
+    return [*fixed, *branch[1:]] if index == 0 else [*branch[:-1], *fixed]
 
 
 def regex_width(pattern: str) -> tuple[int, int | None]:
