@@ -370,6 +370,26 @@ def test_pattern_properties_that_match_declared_names() -> None:
     )
 
 
+def test_several_pattern_properties_with_disjoint_literal_prefixes() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}},
+        "patternProperties": {
+            "^BIOS$": {"type": "integer"},
+            "(^x-)": {"type": "string"},
+            "^\\.": {"type": "boolean"},
+        },
+        "additionalProperties": False,
+    }
+    check(
+        schema,
+        [{}, {"name": "a", "BIOS": 1}, {"x-a": "s", ".z": True}, {"x-": "q", ".": False}],
+        [{"BIOS": "a"}, {"BIOSX": 1}, {".z": 1}, {"y": 1}, {"x-a": 1}],
+    )
+    refused({"patternProperties": {"^a": {}, "^ab": {}}}, "patternProperties")
+    refused({"patternProperties": {"a": {}, "^b": {}}}, "patternProperties")
+
+
 def test_pattern_properties_conjoined_with_additional_properties() -> None:
     # a name matching one side's pattern also meets the other side's additionalProperties
     schema = {

@@ -54,6 +54,7 @@ from typedgen._json_schema_strings import (
     FORMATS,
     PatternError,
     canonical_literal,
+    disjoint_patterns,
     not_in,
     pattern_key_not_in,
     pattern_regex,
@@ -1358,45 +1359,30 @@ class _Compiler:
         """Regex of one member that is not a declared property (``None``: none allowed)."""
         colon = self._token(":")
         if flat.pattern_properties:
-            # keys that match no pattern would need the complement of the pattern: they are not
+            # keys that match no pattern would need the complement of the patterns: they are not
             # produced (a documented narrowing when additionalProperties is not false)
-            patterns = {p for p, _ in flat.pattern_properties}
-            if len(patterns) > 1:
-                raise SchemaError(
-                    "several patternProperties cannot be expressed",
-                    pointer=flat.pointer("patternProperties"),
-                    keyword="patternProperties",
-                )
-            pattern = next(iter(patterns))
             if flat.property_names:
                 raise SchemaError(
                     "propertyNames with patternProperties is not supported",
                     pointer=flat.pointer("propertyNames"),
                     keyword="propertyNames",
                 )
-            try:
-                if any(_search(pattern, n) for n in names):
-                    # keys matching the pattern, other than the declared names
-                    content = pattern_key_not_in(pattern, names)
-                    if content is None:
-                        raise SchemaError(
-                            "a patternProperties pattern that matches a declared property "
-                            "cannot be expressed (except one matching every name, or one "
-                            "character class repeated over the whole name)",
-                            pointer=flat.pointer("patternProperties"),
-                            keyword="patternProperties",
-                        )
-                else:
-                    content = pattern_regex(pattern)
-                pattern_key = f'"{content}"'
-            except PatternError as error:
+            by_pattern: dict[str, list[_Sub]] = {}
+            for pattern, subs in flat.pattern_properties:
+                by_pattern.setdefault(pattern, []).extend(subs)
+            if len(by_pattern) > 1 and not disjoint_patterns(list(by_pattern)):
                 raise SchemaError(
-                    str(error),
+                    "several patternProperties cannot be expressed (except patterns anchored "
+                    "at the start with literal prefixes none of which begins another)",
                     pointer=flat.pointer("patternProperties"),
                     keyword="patternProperties",
-                ) from None
-            value = self.all_of_any([s for _, subs in flat.pattern_properties for s in subs])
-            return None if value is None else f"{pattern_key}{colon}{value}"
+                )
+            members = []
+            for pattern, pattern_subs in by_pattern.items():
+                value = self.all_of_any(pattern_subs)
+                if value is not None:
+                    members.append(f'"{self._pattern_key(flat, pattern, names)}"{colon}{value}')
+            return alternation(members)
         if any(s is False for s, _ in flat.additional):
             return None
         value = self.all_of_any(flat.additional)
@@ -1418,6 +1404,26 @@ class _Compiler:
         else:
             key = f'"{not_in(names)}"' if names else f'"{CHAR}*"'
         return f"{key}{colon}{value}"
+
+    def _pattern_key(self, flat: _Flat, pattern: str, names: list[str]) -> str:
+        """Regex over the content of a name that matches ``pattern`` and is no declared name."""
+        try:
+            if not any(_search(pattern, n) for n in names):
+                return pattern_regex(pattern)
+            content = pattern_key_not_in(pattern, names)
+        except PatternError as error:
+            raise SchemaError(
+                str(error), pointer=flat.pointer("patternProperties"), keyword="patternProperties"
+            ) from None
+        if content is None:
+            raise SchemaError(
+                "a patternProperties pattern that matches a declared property cannot be "
+                "expressed (except one matching every name, or one character class repeated "
+                "over the whole name)",
+                pointer=flat.pointer("patternProperties"),
+                keyword="patternProperties",
+            )
+        return content
 
     def _members(
         self,

@@ -28,6 +28,7 @@ __all__ = [
     "FORMATS",
     "PatternError",
     "canonical_literal",
+    "disjoint_patterns",
     "not_in",
     "pattern_key_not_in",
     "pattern_regex",
@@ -305,13 +306,13 @@ def pattern_regex(pattern: str, *, min_length: int = 0, max_length: int | None =
     :class:`PatternError` is raised.
     """
     parsed = _parse(pattern)
-    items = list(parsed)
+    items = _unwrap(list(parsed))
     branch_items = [items]
     if len(items) == 1 and str(items[0][0]) == "BRANCH":
         branch_items = [list(b) for b in items[0][1][1]]
     branches = []
     for items_of_branch in branch_items:
-        branch = items_of_branch
+        branch = _unwrap(items_of_branch)
         starts = (
             bool(branch)
             and str(branch[0][0]) == "AT"
@@ -333,6 +334,14 @@ def pattern_regex(pattern: str, *, min_length: int = 0, max_length: int | None =
     for starts, ends, branch in branches:
         out.append(_anchored(starts, ends, branch, min_length, max_length))
     return out[0] if len(out) == 1 else "(?:" + "|".join(out) + ")"
+
+
+def _unwrap(items: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """The items of a pattern that is one group, ``(^...$)``, without the group (the group's
+    number matters only to backreferences, which are refused)."""
+    while len(items) == 1 and str(items[0][0]) == "SUBPATTERN" and not any(items[0][1][1:3]):
+        items = list(items[0][1][3])
+    return items
 
 
 def _width(items: list[tuple[Any, Any]]) -> tuple[int, int | None]:
@@ -510,7 +519,7 @@ def pattern_key_not_in(pattern: str, words: Iterable[str]) -> str | None:
     string without an assertion), and a pattern that is one character class repeated over the
     whole string (``^[a-zA-Z0-9_]*$``, ``^[a-z]+$``).
     """
-    items = list(_parse(pattern))
+    items = _unwrap(list(_parse(pattern)))
     if items and _is_anchor(items[0], ("AT_BEGINNING", "AT_BEGINNING_STRING")):
         items = items[1:]
     if not _has_assertion(items) and _width(items)[0] == 0:
@@ -535,6 +544,32 @@ def pattern_key_not_in(pattern: str, words: Iterable[str]) -> str | None:
     else:
         return None
     return not_in([*words, *([""] if arg[0] == 1 else [])], alphabet=alphabet)
+
+
+def disjoint_patterns(patterns: list[str]) -> bool:
+    """Whether no string matches two of ``patterns`` (search semantics), judged on their
+    literal prefixes: each is anchored at the start and begins with literal characters, and no
+    prefix begins another (``^BIOS$``, ``^x-``, ``^platform_``)."""
+    prefixes = []
+    for pattern in patterns:
+        try:
+            items = _unwrap(list(_parse(pattern)))
+        except PatternError:
+            return False
+        if not items or not _is_anchor(items[0], ("AT_BEGINNING", "AT_BEGINNING_STRING")):
+            return False
+        prefix = ""
+        for op, arg in items[1:]:
+            if str(op) != "LITERAL":
+                break
+            prefix += chr(int(arg))
+        prefixes.append(prefix)
+    return all(
+        not b.startswith(a)
+        for i, a in enumerate(prefixes)
+        for j, b in enumerate(prefixes)
+        if i != j
+    )
 
 
 def _is_anchor(item: tuple[Any, Any], kinds: tuple[str, ...]) -> bool:
