@@ -230,7 +230,6 @@ def json_schema_to_regex(
     found: tuple[str | None, _Compiler] | None = None
     for depth in range(max_depth, -1, -1):
         compiler = _Compiler(schema, whitespace, depth)
-        unrolled = False
         try:
             regex = compiler.value(schema, "")
             unrolled = bool(compiler.cut or compiler.any_used)
