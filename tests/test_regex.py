@@ -208,6 +208,42 @@ def test_a_group_name_defined_twice_is_refused_as_re_does() -> None:
     assert info.value.position == 9
 
 
+@pytest.mark.parametrize(
+    ("pattern", "texts"),
+    [
+        ("a(?#c)*", ["", "a", "aaa"]),
+        ("ab(?#c)+", ["ab", "abbb", "abab"]),
+        ("(a|b)(?#c)(?#d){2}", ["ab", "a"]),
+        ("(?#c)^a$(?#d)", ["a"]),
+    ],
+)
+def test_a_comment_is_no_item_a_quantifier_after_it_repeats_the_item_before(
+    pattern: str, texts: list[str]
+) -> None:
+    for text in texts:
+        assert accepts(pattern, text) == (re.fullmatch(pattern, text) is not None), text
+
+
+@pytest.mark.parametrize(
+    ("pattern", "construct", "position"),
+    [
+        ("(?#c)*", "nothing to repeat", 5),
+        ("a*(?#c)*", "multiple repeat", 7),
+        ("a*(?#c)?", "multiple repeat", 7),
+        ("^(?#c)+", "nothing to repeat", 6),
+        ("a(?#c", "unterminated comment", 1),
+    ],
+)
+def test_a_quantifier_after_a_comment_with_nothing_to_repeat_is_refused(
+    pattern: str, construct: str, position: int
+) -> None:
+    with pytest.raises(re.error):
+        re.compile(pattern)
+    with pytest.raises(RegexError, match=construct) as info:
+        regex_to_nfa(pattern)
+    assert info.value.position == position
+
+
 def test_repeat_counts_beyond_64_bits() -> None:
     with pytest.raises(StateLimitError):
         regex_to_nfa("a{99999999999999999999999}")

@@ -573,22 +573,46 @@ cdef class _Builder:
         self.items.n = base
         return branch
 
+    cdef Py_ssize_t after_comments(self, Py_ssize_t pos) noexcept:
+        """The position after the comments ``(?#...)`` that start at ``pos``, if any (as in
+        Python, a comment is no item: a quantifier after it applies to the item before it). An
+        unterminated comment is left for ``group`` to report."""
+        cdef const Py_UCS4* p = self.p
+        cdef Py_ssize_t end
+        while pos + 2 < self.n and p[pos] == u'(' and p[pos + 1] == u'?' and p[pos + 2] == u'#':
+            end = pos + 3
+            while end < self.n and p[end] != u')':
+                end += 1
+            if end >= self.n:
+                break
+            pos = end + 1
+        return pos
+
     cdef int32_t concatenation(self, bint top, int depth) except -1:
         cdef const Py_UCS4* p = self.p
-        cdef Py_ssize_t n = self.n, base = self.items.n, start = self.i, k
+        cdef Py_ssize_t n = self.n, base = self.items.n, start, k, nxt
         cdef bint none = False
         cdef int32_t pending = -1  # the LIT node that literal characters extend
         cdef int32_t atom
         cdef Node* node
         cdef Py_UCS4 c
+        self.i = start = self.after_comments(self.i)
         while self.i < n:
             c = p[self.i]
             if c == u'|' or c == u')':
                 break
+            if c == u'(':
+                nxt = self.after_comments(self.i)
+                if nxt > self.i:
+                    self.i = nxt
+                    continue
+            nxt = self.i + 1
+            if nxt < n and p[nxt] == u'(':
+                nxt = self.after_comments(nxt)
             if not (
                 c == u'\\' or c == u'[' or c == u'(' or c == u'{' or c == u'*' or c == u'+'
                 or c == u'?' or c == u'.' or c == u'^' or c == u'$'
-            ) and not (self.i + 1 < n and is_quantifier_start(p[self.i + 1])):
+            ) and not (nxt < n and is_quantifier_start(p[nxt])):
                 # a character that stands for itself (and is not quantified)
                 self.i += 1
                 if SURROGATE_LO <= c <= SURROGATE_HI:
@@ -616,6 +640,7 @@ cdef class _Builder:
                 self.anchor(top, start)
                 continue
             atom = self.atom(depth)
+            self.i = self.after_comments(self.i)
             if self.i < n and is_quantifier_start(p[self.i]):
                 atom = self.quantified(atom)
             if atom == NONE:
@@ -653,10 +678,11 @@ cdef class _Builder:
         else:
             self.i += 1
             at_start = c == u'^'
+        cdef Py_ssize_t nxt = self.after_comments(self.i)
         if at_start:
             ok = top and pos == start
         else:
-            ok = top and (self.i >= self.n or p[self.i] == u'|')
+            ok = top and (nxt >= self.n or p[nxt] == u'|')
         if not ok:
             text = chr(c) if c != u'\\' else "\\" + chr(kind)
             self.fail(
@@ -664,9 +690,9 @@ cdef class _Builder:
                 "of a top-level alternative",
                 pos,
             )
-        if self.i < self.n and (p[self.i] == u'*' or p[self.i] == u'+' or p[self.i] == u'?'):
+        if nxt < self.n and (p[nxt] == u'*' or p[nxt] == u'+' or p[nxt] == u'?'):
             text = chr(c) if c != u'\\' else "\\" + chr(kind)
-            self.fail(f"nothing to repeat: quantifier after anchor {text!r}", self.i)
+            self.fail(f"nothing to repeat: quantifier after anchor {text!r}", nxt)
         return 0
 
     cdef int32_t atom(self, int depth) except -1:
@@ -711,12 +737,8 @@ cdef class _Builder:
                     self.fail(f"redefinition of group name {name!r}", pos)
                 self.group_names.add(name)
                 self.i = end + 1
-            elif self.i + 1 < n and p[self.i + 1] == u'#':
-                end = self.pattern.find(")", self.i)
-                if end < 0:
-                    self.fail("unterminated comment '(?#'", pos)
-                self.i = end + 1
-                return EMPTY
+            elif self.i + 1 < n and p[self.i + 1] == u'#':  # complete ones are skipped before
+                self.fail("unterminated comment '(?#'", pos)
             else:
                 self.fail(_group_construct(self.pattern[self.i + 1 : self.i + 3]), pos)
         cdef int32_t node = self.alternation(False, depth + 1)
@@ -793,10 +815,11 @@ cdef class _Builder:
                 self.i += 1  # lazy: the same language under a full match
             elif c == u'+':
                 self.fail("possessive quantifier is not supported", self.i)
-        if self.i < self.n:
-            c = p[self.i]
-            if c == u'*' or c == u'+' or c == u'?' or (c == u'{' and self.braces(self.i, &braces)):
-                self.fail("multiple repeat", self.i)
+        cdef Py_ssize_t nxt = self.after_comments(self.i)
+        if nxt < self.n:
+            c = p[nxt]
+            if c == u'*' or c == u'+' or c == u'?' or (c == u'{' and self.braces(nxt, &braces)):
+                self.fail("multiple repeat", nxt)
         return self.rep_node(atom, lo, hi)
 
     cdef int32_t escape(self, bint in_class) except -1:
