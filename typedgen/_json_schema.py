@@ -67,11 +67,11 @@ DEFAULT_MAX_DEPTH = 3
 """Nesting levels to which recursive ``$ref`` and schemas allowing any JSON value are unrolled
 at most (fewer where the regex would be larger than :data:`PREFERRED_REGEX_SIZE`)."""
 
-PREFERRED_REGEX_SIZE = 100_000
+PREFERRED_REGEX_SIZE = 50_000
 """Unrolling stops one level short (down to none) while the regex would be larger than this:
 each level multiplies the size of "any value" by about four, and compile time with it."""
 
-MAX_REGEX_SIZE = 200_000
+MAX_REGEX_SIZE = 190_000
 """Largest regex produced, in the units of :func:`regex_size` (about the number of automaton
 states it needs); a schema whose regex would be larger is refused (or, when recursion or "any
 value" unrolling makes it so, unrolled fewer levels)."""
@@ -80,10 +80,11 @@ _COUNTED = re.compile(r"([\])])\{(\d+)(?:(,)(\d*))?\}")
 
 
 def regex_size(regex: str) -> int:
-    """The size of ``regex`` as the automaton compiler pays for it: its length, plus the copies
-    that counted repeats ``X{m,n}`` unroll (a class costs about 2 states a copy, a group such
-    as one string character about 30)."""
-    size = len(regex)
+    """The size of ``regex`` as the automaton compiler pays for it, an estimate of its states
+    (measured within 0.6x..1.1x on MaskBench): half its length, plus the copies that counted
+    repeats ``X{m,n}`` unroll (a class costs about 2 states a copy, a group such as one string
+    character about 30)."""
+    size = len(regex) // 2
     for match in _COUNTED.finditer(regex):
         low = int(match.group(2))
         high = low if match.group(3) is None else int(match.group(4) or low + 1)
@@ -239,8 +240,8 @@ def json_schema_to_regex(
         except _TooLargeError as error:
             if found is None and (depth == 0 or not (compiler.cut or compiler.any_used)):
                 raise SchemaError(
-                    f"the regex for this schema would be larger than {MAX_REGEX_SIZE} "
-                    "(characters, counted repeats unrolled)",
+                    f"the regex for this schema would need more than {MAX_REGEX_SIZE} "
+                    "automaton states (estimated)",
                     pointer=error.pointer,
                 ) from None
             continue
@@ -250,7 +251,7 @@ def json_schema_to_regex(
         if regex is None or size <= PREFERRED_REGEX_SIZE or not unrolled:
             break
     if found is None:  # every depth was too large (depth 0 raises above): unreachable
-        raise SchemaError(f"the regex for this schema would be larger than {MAX_REGEX_SIZE}")
+        raise SchemaError(f"the regex for this schema would need more than {MAX_REGEX_SIZE} states")
     regex, compiler = found
     if regex is None:
         if compiler.cut:
@@ -508,7 +509,7 @@ class _Compiler:
             result = alternation([r for r in regexes if r is not None])
         finally:
             self.depth = saved
-        if result is not None and len(result) > MAX_REGEX_SIZE:
+        if result is not None and len(result) // 2 > MAX_REGEX_SIZE:  # size >= length / 2
             raise _TooLargeError(pointer)
         self.memo[key] = (schema, result)
         return result
@@ -526,7 +527,7 @@ class _Compiler:
             result = alternation([r for r in regexes if r is not None])
         finally:
             self.depth = saved
-        if result is not None and len(result) > MAX_REGEX_SIZE:
+        if result is not None and len(result) // 2 > MAX_REGEX_SIZE:  # size >= length / 2
             raise _TooLargeError(subs[0][1] if subs else "")
         return result
 
