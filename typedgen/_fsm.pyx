@@ -38,6 +38,8 @@ from libc.stdlib cimport free, malloc, qsort, realloc
 from libc.string cimport memcmp, memcpy, memset
 
 cimport numpy as cnp
+
+from typedgen._hashing cimport hash_ints
 import numpy as np
 
 from typedgen._errors import GuideError, StateLimitError
@@ -314,14 +316,6 @@ cdef int _cmp_int32(const void* a, const void* b) noexcept nogil:
     cdef int32_t x = (<const int32_t*>a)[0]
     cdef int32_t y = (<const int32_t*>b)[0]
     return (x > y) - (x < y)
-
-
-cdef inline uint64_t _hash_set(const int32_t* items, int n) noexcept nogil:
-    cdef uint64_t h = 1469598103934665603ULL ^ <uint64_t>n
-    cdef int i
-    for i in range(n):
-        h = (h ^ <uint64_t><uint32_t>items[i]) * 1099511628211ULL
-    return h ^ (h >> 29)
 
 
 cdef class RegexAutomaton(Automaton):
@@ -632,7 +626,7 @@ cdef class RegexAutomaton(Automaton):
             return DEAD
         if count > 1:
             qsort(self.buf, count, sizeof(int32_t), _cmp_int32)
-        cdef uint64_t h = _hash_set(self.buf, count)
+        cdef uint64_t h = hash_ints(self.buf, count)
         cdef int slot = <int>(h & <uint64_t>self.table_mask), s
         while True:
             s = self.table[slot]

@@ -30,6 +30,8 @@ from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, qsort, realloc
 from libc.string cimport memcmp, memcpy
 
+from typedgen._hashing cimport hash_ints
+
 import unicodedata
 from dataclasses import dataclass
 
@@ -204,14 +206,6 @@ cdef int index_add(Index* t, uint64_t h, int32_t entry) except -1:
     t.hashes[slot] = h
     t.count += 1
     return 0
-
-
-cdef inline uint64_t hash_ints(const int32_t* items, Py_ssize_t n) noexcept nogil:
-    cdef uint64_t h = 1469598103934665603ULL ^ <uint64_t>n
-    cdef Py_ssize_t k
-    for k in range(n):
-        h = (h ^ <uint64_t><uint32_t>items[k]) * 1099511628211ULL
-    return h ^ (h >> 29)
 
 
 cdef inline uint64_t hash_chars(const Py_UCS4* items, Py_ssize_t n) noexcept nogil:
