@@ -27,25 +27,12 @@ from hypothesis import strategies as st
 from typedgen import Guide, GuideError, Vocabulary
 from typedgen._compiler import compile_json_schema, compile_regex
 from typedgen.processors._constraint import byte_vocabulary
-from typedgen.testing import allocate_bitmask, bitmask_to_bool, load_tokenizer
+from typedgen.testing import allocate_bitmask, bitmask_to_bool, load_tokenizer, regex_patterns
 
 PIECES = ["a", "bc", "def", "日", "😀", "[xy]", "\\d", "[^a]", "."]
 
 
-def _grow(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    pair = st.tuples(children, children)
-    return st.one_of(
-        pair.map(lambda p: p[0] + p[1]),
-        pair.map(lambda p: f"(?:{p[0]}|{p[1]})"),
-        children.map(lambda c: f"(?:{c})*"),
-        children.map(lambda c: f"(?:{c})+"),
-        children.map(lambda c: f"(?:{c})?"),
-        st.tuples(children, st.integers(0, 3)).map(lambda t: f"(?:{t[0]}){{{t[1]},}}"),
-        st.tuples(children, st.integers(1, 3)).map(lambda t: f"(?:{t[0]}){{{t[1]},{t[1] + 1}}}"),
-    )
-
-
-REGEXES = st.recursive(st.sampled_from(PIECES), _grow, max_leaves=6)
+REGEXES = regex_patterns(PIECES, max_leaves=6)
 QUICK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

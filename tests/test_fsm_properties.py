@@ -21,7 +21,7 @@ from typedgen import Guide, GuideError, Vocabulary
 from typedgen._compiler import compile_regex
 from typedgen._fsm import RegexAutomaton
 from typedgen._regex import regex_to_nfa
-from typedgen.testing import accepts_string, accepts_tokens, load_tokenizer
+from typedgen.testing import accepts_string, accepts_tokens, load_tokenizer, regex_patterns
 
 CHARS = ["a", "b", "é", "日", "😀", "\n", " ", "1", "."]
 ATOMS = [
@@ -42,21 +42,7 @@ QUICK = settings(max_examples=100, deadline=None, suppress_health_check=[HealthC
 REAL = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    pair = st.tuples(children, children)
-    bounds = st.tuples(st.integers(0, 3), st.integers(0, 3)).map(sorted)
-    return st.one_of(
-        pair.map(lambda p: p[0] + p[1]),
-        pair.map(lambda p: f"(?:{p[0]}|{p[1]})"),
-        children.map(lambda c: f"(?:{c})*"),
-        children.map(lambda c: f"(?:{c})+"),
-        children.map(lambda c: f"({c})?"),
-        st.tuples(children, bounds).map(lambda t: f"(?:{t[0]}){{{t[1][0]},{t[1][1]}}}"),
-        st.tuples(children, st.integers(1, 3)).map(lambda t: f"(?:{t[0]}){{{t[1]},}}"),
-    )
-
-
-REGEXES = st.recursive(st.sampled_from(ATOMS), _combine, max_leaves=8)
+REGEXES = regex_patterns(ATOMS, max_leaves=8)
 
 
 def dfa_accepts(pattern: str, text: str) -> bool:

@@ -8,6 +8,7 @@ from typedgen.testing._oracles import (
     bitmask_to_bool,
     bool_to_bitmask,
 )
+from typedgen.testing._strategies import regex_patterns
 from typedgen.testing._tokenizers import load_tokenizer
 
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
     "bitmask_to_bool",
     "bool_to_bitmask",
     "load_tokenizer",
+    "regex_patterns",
 ]
