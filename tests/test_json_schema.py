@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import typedgen
 from typedgen import SchemaError, Whitespace, json_schema_to_regex
+from typedgen._json_schema import DEFAULT_MAX_DEPTH, PREFERRED_REGEX_SIZE, regex_size
 from typedgen._json_schema_numbers import decimal_range, integer_range
 
 
@@ -547,6 +548,31 @@ def test_refs_and_recursion() -> None:
     assert "recursive" in error.reason
     refused({"$ref": "http://example.com/s.json"}, "$ref", "")
     refused({"$ref": "#/$defs/missing"}, "$ref")
+
+
+def test_free_form_values_unrolled_as_deep_as_the_size_allows() -> None:
+    # small schema: "any value" nested DEFAULT_MAX_DEPTH (3) levels, not deeper
+    assert DEFAULT_MAX_DEPTH == 3
+    check({"type": "object"}, [{"a": {"b": [{"c": 1}]}}, {"a": [[1], []]}], [])
+    assert not matches({"type": "object"}, '{"a":{"b":[{"c":[1]}]}}')
+    assert not matches({"type": "object"}, '{"a":{"b":[{"c":1}]}}', max_depth=1)
+    # a large one is unrolled fewer levels, down to scalars, instead of being refused
+    many = {"type": "object", "properties": {f"p{i}": {} for i in range(40)}}
+    regex = json_schema_to_regex(many)
+    assert regex_size(regex) <= PREFERRED_REGEX_SIZE
+    assert re.fullmatch(regex, '{"p0":[1],"p39":"x"}')
+
+
+def test_regex_size_counts_unrolled_repeats() -> None:
+    assert regex_size("abcd") == 2
+    assert regex_size("[0-9]{0,19}") == 5 + 2 * 19
+    assert regex_size("(?:ab){3}") == 4 + 30 * 3
+    assert regex_size("(?:ab){2,}") == 5 + 30 * 3
+    with pytest.raises(SchemaError) as info:
+        json_schema_to_regex(
+            {"type": "object", "properties": {f"p{i}": {"maxLength": 9999} for i in range(40)}}
+        )
+    assert "automaton states" in info.value.reason
 
 
 def test_errors_carry_pointer_and_keyword() -> None:
