@@ -448,6 +448,15 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+def _nesting(value: Any) -> int:
+    """How many levels of arrays/objects ``value`` nests (0 for a scalar)."""
+    if isinstance(value, list):
+        return 1 + max((_nesting(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_nesting(v) for v in value.values()), default=0)
+    return 0
+
+
 def _in(value: Any, values: Sequence[Any]) -> bool:
     key = _json_key(value)
     return any(_json_key(v) == key for v in values)
@@ -971,9 +980,10 @@ class _Compiler:
                 continue
             if rest != _Flat(types=rest.types, where=rest.where):
                 if checker is None:
-                    compact = _Compiler(
-                        self.root, Whitespace(), self.max_depth, depth=dict(self.depth)
-                    )
+                    # unrolled only as deep as the values nest: a value is matched as exactly,
+                    # and "any value" stays small (Python's re compiles it quickly)
+                    levels = min(self.max_depth, max(_nesting(v) for v in flat.enum or ()))
+                    compact = _Compiler(self.root, Whitespace(), levels, depth=dict(self.depth))
                     regex = compact.generate(rest)
                     if regex is None:
                         return None
@@ -1351,7 +1361,8 @@ class _Compiler:
         """Whether a declared name satisfies propertyNames."""
         if not flat.property_names:
             return True
-        compact = _Compiler(self.root, Whitespace(), self.max_depth, depth=dict(self.depth))
+        # a name is a string: no nesting to unroll
+        compact = _Compiler(self.root, Whitespace(), 0, depth=dict(self.depth))
         regex = compact.all_of(flat.property_names)
         return regex is not None and re.fullmatch(regex, _dumps(name)) is not None
 
