@@ -451,8 +451,15 @@ def not_in(words: Iterable[str], *, alphabet: Ranges | None = None) -> str:
     trie nodes (any prefix of a word, then one non-ASCII character) instead of once per node:
     a non-ASCII class costs many byte-level states, an ASCII one a single step.
     """
-    allowed = _complement([]) if alphabet is None else _normalize(alphabet)
-    in_alphabet = [w for w in set(words) if all(_intersect(allowed, [(ord(c), ord(c))]) for c in w)]
+    key = None if alphabet is None else tuple(_normalize(alphabet))
+    return _not_in(frozenset(words), key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _not_in(words: frozenset[str], alphabet: tuple[tuple[int, int], ...] | None) -> str:
+    """:func:`not_in`, cached: large schemas ask for the same key complements many times."""
+    allowed = _complement([]) if alphabet is None else _normalize(list(alphabet))
+    in_alphabet = [w for w in words if all(_intersect(allowed, [(ord(c), ord(c))]) for c in w)]
     trie: dict[str, Any] = {}
     ends: set[int] = set()
     for word in in_alphabet:
