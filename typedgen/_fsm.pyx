@@ -681,6 +681,18 @@ cdef class RegexAutomaton(Automaton):
             self.table[slot] = i
 
 
+cdef inline int _walk_step(Automaton automaton, void* regex, int state, int byte) noexcept nogil:
+    """``automaton.step(state, byte)``; for a regex DFA (``regex`` is it, else NULL) its cached
+    row is read directly, without a virtual call, on the trie walks' hot path."""
+    cdef int s
+    if regex == NULL:
+        return automaton.step(state, byte)
+    s = (<RegexAutomaton>regex).rows[state][byte]
+    if s == UNKNOWN:
+        s = (<RegexAutomaton>regex)._compute(state, byte)
+    return s
+
+
 cdef inline int _known_text_depth(Automaton automaton, int state) noexcept nogil:
     """``automaton.text_depth(state)``, read from the memo when it is there."""
     if state < automaton._depth_cap and automaton._depth[state] >= 0:
@@ -996,12 +1008,7 @@ cdef class TokenTrie:
                     mask[t >> 5] |= (<uint32_t>1) << (t & 31)
                 i = node_skip[i]
                 continue
-            if regex != NULL:  # the regex DFA's cached row, without a virtual call
-                s = (<RegexAutomaton>regex).rows[parent_state][node_byte[i]]
-                if s == UNKNOWN:
-                    s = (<RegexAutomaton>regex)._compute(parent_state, node_byte[i])
-            else:
-                s = automaton.step(parent_state, node_byte[i])
+            s = _walk_step(automaton, regex, parent_state, node_byte[i])
             if s < 0:
                 if s == FAILED:
                     free(states)
@@ -1050,12 +1057,7 @@ cdef class TokenTrie:
                 i = self.node_skip[i]
                 continue
             d = self.node_depth[i]
-            if regex != NULL:  # the regex DFA's cached row and distance, without virtual calls
-                s = (<RegexAutomaton>regex).rows[states[d - 1]][self.node_byte[i]]
-                if s == UNKNOWN:
-                    s = (<RegexAutomaton>regex)._compute(states[d - 1], self.node_byte[i])
-            else:
-                s = automaton.step(states[d - 1], self.node_byte[i])
+            s = _walk_step(automaton, regex, states[d - 1], self.node_byte[i])
             if s < 0:
                 if s == FAILED:
                     free(states)
@@ -1063,7 +1065,7 @@ cdef class TokenTrie:
                 i = self.node_skip[i]
                 continue
             if regex != NULL and s < (<RegexAutomaton>regex).dists_cap \
-                    and (<RegexAutomaton>regex).dists[s] >= 0:
+                    and (<RegexAutomaton>regex).dists[s] >= 0:  # memoized, no virtual call
                 dist = (<RegexAutomaton>regex).dists[s]
             else:
                 dist = automaton.distance(s)
