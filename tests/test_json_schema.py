@@ -550,6 +550,15 @@ def test_refs_and_recursion() -> None:
     refused({"$ref": "#/$defs/missing"}, "$ref")
 
 
+def test_any_number_spellings() -> None:
+    valid = ["0", "-0", "12", "1" * 40, "0.5", "-1.25e-7", "1E+199", "9" * 20 + ".5", "3e-999"]
+    invalid = ["01", "1.", ".5", "1e", "1e200", "9" * 21 + ".5", "9" * 21 + "e1", "+1", "1e+-1"]
+    for text in valid:
+        assert matches({"type": "number"}, text), text
+    for text in invalid:
+        assert not matches({"type": "number"}, text), text
+
+
 def test_free_form_values_unrolled_as_deep_as_the_size_allows() -> None:
     # small schema: "any value" nested DEFAULT_MAX_DEPTH (3) levels, not deeper
     assert DEFAULT_MAX_DEPTH == 3

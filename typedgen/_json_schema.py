@@ -95,7 +95,7 @@ def regex_size(regex: str) -> int:
 _ANY_INTEGER = r"-?(?:0|[1-9][0-9]*)"
 _INTEGER_PART = r"-?(?:0|[1-9][0-9]{0,19})"  # before a fraction or an exponent
 _EXPONENT = r"[eE](?:-[0-9]{1,3}|\+?[01]?[0-9]{1,2})"
-_ANY_NUMBER = rf"(?:{_ANY_INTEGER}|{_INTEGER_PART}(?:\.[0-9]+(?:{_EXPONENT})?|{_EXPONENT}))"
+_ANY_NUMBER = rf"-?(?:0|[1-9][0-9]*|(?:0|[1-9][0-9]{{0,19}})(?:(?:\.[0-9]+)?{_EXPONENT}|\.[0-9]+))"
 """Any JSON number that no parser rounds to infinity: integers of any length (exact in JSON
 parsers with big integers, like Python's), and numbers with a fraction or an exponent written
 with at most 20 integer digits and an exponent up to 199 (below 1e220)."""
