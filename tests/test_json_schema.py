@@ -550,6 +550,23 @@ def test_refs_and_recursion() -> None:
     refused({"$ref": "#/$defs/missing"}, "$ref")
 
 
+def test_ref_overrides_its_siblings_in_drafts_3_to_7() -> None:
+    base = {"type": "object", "properties": {"x": {"type": "integer"}}}
+    sibling = {"$ref": "#/definitions/base", "properties": {"y": {"type": "string"}}}
+    schema = {"definitions": {"base": base}, "properties": {"p": sibling}, "required": ["p"]}
+    draft7 = {"$schema": "http://json-schema.org/draft-07/schema#", **schema}
+    # drafts 3-7: "properties" beside "$ref" is ignored, "y" is any additional member
+    check(draft7, [{"p": {"x": 1, "y": 2}}, {"p": {"x": 1}}], [{"p": {"x": "1"}}, {"p": 1}])
+    # 2019-09 and later (and no $schema): the siblings apply too
+    check(schema, [{"p": {"y": "2", "x": 1}}], [{"p": {"y": 2, "x": 1}}])
+    draft4 = {"$schema": "http://json-schema.org/draft-04/schema#", **schema}
+    check({**draft4, "properties": {"p": {"not": sibling}}}, [{"p": {"x": "1"}}], [{"p": {}}])
+    for text in (json_schema_to_regex(draft7), json_schema_to_regex(draft4)):
+        for value in ({"p": {"x": 1, "y": 2}}, {"p": {"y": [True]}}):
+            jsonschema.Draft7Validator(draft7).validate(value)
+            assert re.fullmatch(text, json.dumps(value, separators=(",", ":")))
+
+
 def test_any_number_spellings() -> None:
     valid = ["0", "-0", "12", "1" * 40, "0.5", "-1.25e-7", "1E+199", "9" * 20 + ".5", "3e-999"]
     invalid = ["01", "1.", ".5", "1e", "1e200", "9" * 21 + ".5", "9" * 21 + "e1", "+1", "1e+-1"]

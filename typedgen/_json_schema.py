@@ -2,8 +2,10 @@
 
 :func:`json_schema_to_regex` turns a JSON Schema (draft 2020-12, plus the draft 4/7 spellings
 that real schemas use: ``definitions``, array-form ``items`` + ``additionalItems``, boolean
-``exclusiveMinimum``/``exclusiveMaximum``, OpenAPI ``nullable``) into a regex in the subset that
-typedgen's automaton compiler accepts (also valid Python ``re`` with the same meaning).
+``exclusiveMinimum``/``exclusiveMaximum``, OpenAPI ``nullable``; and where the root's ``$schema``
+names drafts 3 to 7, their rule that ``$ref`` overrides the keywords beside it) into a regex in
+the subset that typedgen's automaton compiler accepts (also valid Python ``re`` with the same
+meaning).
 
 Guarantee: every text the regex matches is JSON that validates against the schema (soundness);
 every valid instance written the way typedgen writes JSON is matched, except where this module
@@ -100,6 +102,8 @@ _ANY_NUMBER = rf"-?(?:0|[1-9][0-9]*|(?:0|[1-9][0-9]{{0,19}})(?:(?:\.[0-9]+)?{_EX
 parsers with big integers, like Python's), and numbers with a fraction or an exponent written
 with at most 20 integer digits and an exponent up to 199 (below 1e220)."""
 _MAX_ALTERNATIVES = 256
+_OLD_DRAFT = re.compile(r"json-schema\.org/draft-0[3-7]/")
+"""A ``$schema`` of drafts 3 to 7, where ``$ref`` overrides the keywords beside it."""
 _MAX_PERMUTED = 4  # unique arrays of up to this many distinct values may come in any order
 _TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
 _ALL_TYPES = frozenset(_TYPES)
@@ -494,6 +498,12 @@ class _Compiler:
     memo: dict[tuple[int, str, tuple[tuple[str, int], ...]], tuple[Any, str | None]] = field(
         default_factory=dict
     )
+    # drafts 3 to 7 (by the root's $schema): keywords beside "$ref" are ignored
+    ref_alone: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        declared = self.root.get("$schema") if isinstance(self.root, Mapping) else None
+        self.ref_alone = isinstance(declared, str) and _OLD_DRAFT.search(declared) is not None
 
     # ----- structure
 
@@ -555,6 +565,8 @@ class _Compiler:
                 f"a schema must be an object or a boolean, not {type(schema).__name__}",
                 pointer=pointer,
             )
+        if self.ref_alone and "$ref" in schema:
+            schema = {"$ref": schema["$ref"]}
         own = self._own(schema, pointer)
         alternatives: list[_Flat] = [] if own is None else [own]
         if "$ref" in schema:
@@ -717,6 +729,8 @@ class _Compiler:
             return [_Flat()]
         if not isinstance(schema, Mapping):
             raise SchemaError("a schema must be an object or a boolean", pointer=pointer)
+        if self.ref_alone and "$ref" in schema:
+            schema = {"$ref": schema["$ref"]}
         out: list[_Flat] = []
         low, high = _bounds(schema, pointer)
         numbers = frozenset({"integer", "number"})
