@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from typedgen import RegexError, StateLimitError
 from typedgen._fsm import RegexAutomaton
-from typedgen._regex import MAX_NESTING, regex_to_nfa
+from typedgen._regex import MAX_NESTING, MAX_NODE_IDS, regex_to_nfa
 
 
 def automaton(pattern: str, *, max_states: int = 10_000) -> RegexAutomaton:
@@ -157,9 +157,27 @@ def test_pattern_must_be_str() -> None:
 
 def test_nfa_state_limit() -> None:
     with pytest.raises(StateLimitError) as info:
-        regex_to_nfa("(abc){1000}", max_states=500)
+        regex_to_nfa("(abc){7}" * 20, max_states=500)
     assert info.value.limit == 500
-    regex_to_nfa("(abc){100}", max_states=500)
+    regex_to_nfa("(abc){7}" * 10, max_states=500)
+
+
+def test_long_counted_repeats_are_one_copy() -> None:
+    nfa = regex_to_nfa("x(abc){2,1000}y")
+    assert nfa.num_nodes < 20
+    start, size, copies, lo, end, exit_node = nfa.blocks[0]
+    assert (size, copies, lo) == (4, 1000, 2) and start < end < exit_node
+    assert accepts("x(abc){2,1000}y", "x" + "abc" * 1000 + "y")
+    assert not accepts("x(abc){2,1000}y", "x" + "abc" * 1001 + "y")
+    assert not accepts("x(abc){2,1000}y", "xabcy")
+    # a block inside a repeat is copied with it: a repeat holding a block is copied in full
+    assert len(regex_to_nfa("(?:a{0,9}b){3}").blocks) == 3
+    assert len(regex_to_nfa("(?:a{0,9}b){0,9}").blocks) == 9
+    assert accepts("(?:a{0,9}b){0,9}", ("a" * 9 + "b") * 9)
+    assert not accepts("(?:a{0,9}b){0,9}", ("a" * 9 + "b") * 10)
+    with pytest.raises(StateLimitError) as info:
+        regex_to_nfa("(abc){100000000}")
+    assert info.value.limit == MAX_NODE_IDS
 
 
 def test_dfa_state_limit_is_raised_when_reached() -> None:

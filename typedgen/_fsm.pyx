@@ -34,7 +34,7 @@ from cpython.pythread cimport (
     WAIT_LOCK,
 )
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc, qsort, realloc
+from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from libc.string cimport memcmp, memcpy, memset
 
 cimport numpy as cnp
@@ -312,6 +312,46 @@ cdef class Automaton:
 # the regex automaton: lazy subset construction
 
 
+cdef struct _Reverse:
+    # the NFA's edges as CSR by destination: byte edges, then epsilon edges
+    int32_t* start_b
+    int32_t* src_b
+    int32_t* start_e
+    int32_t* src_e
+
+
+cdef int _heap_push(int64_t* heap, int n, int64_t item) noexcept nogil:
+    """Add ``item`` to the binary min-heap ``heap[:n]``; the new size."""
+    cdef int i = n, parent
+    while i > 0:
+        parent = (i - 1) >> 1
+        if heap[parent] <= item:
+            break
+        heap[i] = heap[parent]
+        i = parent
+    heap[i] = item
+    return n + 1
+
+
+cdef int _heap_pop(int64_t* heap, int n) noexcept nogil:
+    """Remove the least item of the binary min-heap ``heap[:n]``; the new size."""
+    cdef int i = 0, child
+    cdef int64_t last = heap[n - 1]
+    n -= 1
+    while True:
+        child = 2 * i + 1
+        if child >= n:
+            break
+        if child + 1 < n and heap[child + 1] < heap[child]:
+            child += 1
+        if heap[child] >= last:
+            break
+        heap[i] = heap[child]
+        i = child
+    heap[i] = last
+    return n
+
+
 cdef int _cmp_int32(const void* a, const void* b) noexcept nogil:
     cdef int32_t x = (<const int32_t*>a)[0]
     cdef int32_t y = (<const int32_t*>b)[0]
@@ -327,6 +367,14 @@ cdef class RegexAutomaton(Automaton):
     """
 
     cdef int num_nodes, accept_node, max_states, n_states, cap_states
+    cdef int n_blocks
+    cdef int32_t* blocks        # per virtual repeat block (see _regex.Nfa): start, size, copies,
+                                # lo, end, exit, and the number of the first node of copy 1
+    cdef int32_t* block_min     # per block: the fewest bytes through one copy
+    cdef int32_t* node_block    # per NFA node: b for a node of block b's first copy, -2 - b for
+                                # block b's exit, else -1
+    cdef int64_t num_ids        # NFA nodes and virtual copies' nodes
+    cdef int work_cap           # capacity of stack and buf
     cdef int32_t* byte_start    # CSR of byte edges by source node (num_nodes + 1)
     cdef uint8_t* byte_lo
     cdef uint8_t* byte_hi
@@ -340,12 +388,13 @@ cdef class RegexAutomaton(Automaton):
     cdef uint64_t* hashes
     cdef int32_t* table         # open addressing: DFA state ids, -1 empty
     cdef int table_mask
-    cdef int32_t* marks         # per NFA node: the generation that reached it
+    cdef int32_t* marks         # per node number (virtual too): the generation that reached it
     cdef int32_t generation
     cdef int32_t* stack
     cdef int32_t* buf
     cdef size_t set_bytes
-    cdef int32_t* node_dist     # per NFA node: the fewest bytes to accept (NULL until needed)
+    cdef int32_t* node_dist     # per NFA node: the fewest bytes to accept (NULL until needed);
+                                # in a block's first copy but its start: to the block's end
     cdef int max_node_dist
     cdef int32_t* dists         # per DFA state: the fewest bytes to acceptance, -1 unknown
     cdef int dists_cap
@@ -403,9 +452,30 @@ cdef class RegexAutomaton(Automaton):
                 fill_b[node] += 1
         free(fill_b)
         free(fill_e)
-        self.marks = <int32_t*>_xcalloc(n + 1, sizeof(int32_t))
-        self.stack = <int32_t*>_xmalloc((n + 1) * sizeof(int32_t))
-        self.buf = <int32_t*>_xmalloc((n + 1) * sizeof(int32_t))
+        cdef int32_t[:, ::1] blocks = nfa.blocks
+        cdef int b, u
+        cdef int32_t* block
+        self.n_blocks = blocks.shape[0]
+        self.blocks = <int32_t*>_xmalloc((self.n_blocks * 7 + 1) * sizeof(int32_t))
+        self.block_min = <int32_t*>_xmalloc((self.n_blocks + 1) * sizeof(int32_t))
+        self.node_block = <int32_t*>_xmalloc((n + 1) * sizeof(int32_t))
+        memset(self.node_block, 0xFF, (n + 1) * sizeof(int32_t))
+        self.num_ids = n
+        for b in range(self.n_blocks):
+            block = self.blocks + 7 * b
+            for i in range(6):
+                block[i] = blocks[b, i]
+            block[6] = <int32_t>self.num_ids
+            self.num_ids += (<int64_t>block[1]) * (block[2] - 1)
+            for u in range(block[0], block[0] + block[1]):
+                self.node_block[u] = b
+            self.node_block[block[5]] = -2 - b
+        if self.num_ids > 0x7FFFFFFF:
+            raise ValueError("the NFA has more node numbers than int32 holds")
+        self.marks = <int32_t*>_xcalloc(self.num_ids + 1, sizeof(int32_t))
+        self.work_cap = n + 1
+        self.stack = <int32_t*>_xmalloc(self.work_cap * sizeof(int32_t))
+        self.buf = <int32_t*>_xmalloc(self.work_cap * sizeof(int32_t))
         self.generation = 0
         self._grow_table(64)
         # the initial state: the closure of node 0
@@ -441,6 +511,9 @@ cdef class RegexAutomaton(Automaton):
         free(self.buf)
         free(self.node_dist)
         free(self.dists)
+        free(self.blocks)
+        free(self.block_min)
+        free(self.node_block)
 
     @property
     def states(self) -> int:
@@ -460,6 +533,7 @@ cdef class RegexAutomaton(Automaton):
         return (<size_t>self.n_states * (256 * sizeof(int32_t) + 32) + self.set_bytes
                 + (<size_t>self.table_mask + 1) * sizeof(int32_t)
                 + (<size_t>self.num_nodes * sizeof(int32_t) if self.node_dist != NULL else 0)
+                + <size_t>self.num_nodes * sizeof(int32_t)
                 + <size_t>self.dists_cap * sizeof(int32_t))
 
     cdef int distance(self, int state) noexcept nogil:
@@ -478,11 +552,64 @@ cdef class RegexAutomaton(Automaton):
             self.dists_cap = cap
         nodes = self.sets[state]
         for i in range(self.set_len[state]):
-            d = self.node_dist[nodes[i]]
+            d = self._node_distance(nodes[i])
             if d < best:
                 best = d
         self.dists[state] = best
         return best
+
+    cdef int _node_distance(self, int32_t node) noexcept nogil:
+        """The fewest bytes from NFA node number ``node`` (virtual too) to acceptance: inside a
+        block, through the rest of its copy, the further copies it needs, then from its exit."""
+        cdef int copy, b, local = self._locate(node, &b, &copy)
+        cdef int32_t* block
+        cdef int64_t through, more, total
+        if b < 0:
+            return self.node_dist[local]
+        block = self.blocks + 7 * b
+        if self.node_dist[block[5]] >= DIST_NONE:
+            return DIST_NONE
+        if local == block[0]:
+            if copy >= block[3]:
+                return self.node_dist[block[5]]
+            through = self.block_min[b]
+        else:
+            through = self.node_dist[local]
+        more = block[3] - copy - 1
+        total = through + (more if more > 0 else 0) * self.block_min[b] + self.node_dist[block[5]]
+        return <int>total if total < DIST_NONE else DIST_NONE
+
+    cdef inline int _locate(self, int32_t node, int* block, int* copy) noexcept nogil:
+        """The NFA node whose edges number ``node`` has (itself, unless virtual), with the block
+        whose first copy holds that node (or -1) and the copy ``node`` is in."""
+        cdef int lo = 0, hi = self.n_blocks - 1, mid
+        cdef int32_t* row
+        cdef int64_t offset
+        if node < self.num_nodes:
+            block[0] = self.node_block[node]
+            if block[0] < 0:
+                block[0] = -1
+            copy[0] = 0
+            return node
+        while lo < hi:  # the last block whose virtual numbers start at or before node
+            mid = (lo + hi + 1) >> 1
+            if self.blocks[7 * mid + 6] <= node:
+                lo = mid
+            else:
+                hi = mid - 1
+        row = self.blocks + 7 * lo
+        offset = node - row[6]
+        block[0] = lo
+        copy[0] = <int>(1 + offset // row[1])
+        return <int>(row[0] + offset % row[1])
+
+    cdef inline int32_t _number(self, int b, int copy, int32_t local) noexcept nogil:
+        """The number of node ``local`` (of block ``b``'s first copy) in copy ``copy``."""
+        cdef int32_t* row
+        if copy == 0:
+            return local
+        row = self.blocks + 7 * b
+        return <int32_t>(row[6] + (<int64_t>copy - 1) * row[1] + (local - row[0]))
 
     cdef int max_distance(self) noexcept nogil:
         if self.node_dist == NULL:
@@ -490,72 +617,135 @@ cdef class RegexAutomaton(Automaton):
         return self.max_node_dist
 
     cdef void _node_distances(self) noexcept nogil:
-        """``node_dist``: for every NFA node the fewest bytes on a path to the accept node (byte
-        edges weigh 1, epsilon edges 0), by a breadth-first search backwards from it, one
-        distance at a time; and ``max_node_dist``, the largest finite one."""
-        cdef int n = self.num_nodes, u, p, k, e, head = 0, tail = 1, level = 0, level_end
-        cdef int32_t* rb_start = <int32_t*>_xcalloc(n + 1, sizeof(int32_t))
-        cdef int32_t* re_start = <int32_t*>_xcalloc(n + 1, sizeof(int32_t))
-        cdef int32_t* rb_src = <int32_t*>_xmalloc((self.byte_start[n] + 1) * sizeof(int32_t))
-        cdef int32_t* re_src = <int32_t*>_xmalloc((self.eps_start[n] + 1) * sizeof(int32_t))
+        """``node_dist`` (see its declaration), ``block_min`` and ``max_node_dist``, the largest
+        finite distance of any node number: breadth-first searches backwards (byte edges weigh
+        1, epsilon edges 0), first from each block's end over its first copy, then from the
+        accept node over the nodes outside blocks, where a block's exit leads back to its start
+        with ``lo`` times the block's fewest bytes."""
+        cdef int n = self.num_nodes, u, e, b
+        cdef int64_t d, worst
+        cdef int32_t* block
+        cdef _Reverse rev
+        rev.start_b = <int32_t*>_xcalloc(n + 1, sizeof(int32_t))
+        rev.start_e = <int32_t*>_xcalloc(n + 1, sizeof(int32_t))
+        rev.src_b = <int32_t*>_xmalloc((self.byte_start[n] + 1) * sizeof(int32_t))
+        rev.src_e = <int32_t*>_xmalloc((self.eps_start[n] + 1) * sizeof(int32_t))
         cdef int32_t* cursor = <int32_t*>_xmalloc((n + 1) * sizeof(int32_t))
         cdef int32_t* dist = <int32_t*>_xmalloc((n + 1) * sizeof(int32_t))
         cdef int32_t* queue = <int32_t*>_xmalloc((n + 1) * sizeof(int32_t))
+        cdef int64_t* heap = <int64_t*>_xmalloc((self.n_blocks + 1) * sizeof(int64_t))
         # the reverse edges, as CSR by destination
         for u in range(n):
             for e in range(self.byte_start[u], self.byte_start[u + 1]):
-                rb_start[self.byte_dst[e] + 1] += 1
+                rev.start_b[self.byte_dst[e] + 1] += 1
             for e in range(self.eps_start[u], self.eps_start[u + 1]):
-                re_start[self.eps_dst[e] + 1] += 1
+                rev.start_e[self.eps_dst[e] + 1] += 1
         for u in range(n):
-            rb_start[u + 1] += rb_start[u]
-            re_start[u + 1] += re_start[u]
-        memcpy(cursor, rb_start, n * sizeof(int32_t))
+            rev.start_b[u + 1] += rev.start_b[u]
+            rev.start_e[u + 1] += rev.start_e[u]
+        memcpy(cursor, rev.start_b, n * sizeof(int32_t))
         for u in range(n):
             for e in range(self.byte_start[u], self.byte_start[u + 1]):
-                rb_src[cursor[self.byte_dst[e]]] = u
+                rev.src_b[cursor[self.byte_dst[e]]] = u
                 cursor[self.byte_dst[e]] += 1
-        memcpy(cursor, re_start, n * sizeof(int32_t))
+        memcpy(cursor, rev.start_e, n * sizeof(int32_t))
         for u in range(n):
             for e in range(self.eps_start[u], self.eps_start[u + 1]):
-                re_src[cursor[self.eps_dst[e]]] = u
+                rev.src_e[cursor[self.eps_dst[e]]] = u
                 cursor[self.eps_dst[e]] += 1
         for u in range(n):
             dist[u] = DIST_NONE
-        dist[self.accept_node] = 0
-        queue[0] = self.accept_node
-        # queue[head:tail] holds the nodes at distance `level`: first add those that reach them
-        # by epsilon edges, then the nodes one byte before them become the next level
-        while head < tail:
+        for b in range(self.n_blocks):
+            block = self.blocks + 7 * b
+            self._backward(&rev, dist, queue, heap, block[4], b)
+            self.block_min[b] = dist[block[0]]
+            dist[block[0]] = DIST_NONE  # the start's distance is to acceptance, below
+        self._backward(&rev, dist, queue, heap, self.accept_node, -1)
+        worst = 0
+        for u in range(n):
+            if self.node_block[u] < 0 and dist[u] < DIST_NONE and dist[u] > worst:
+                worst = dist[u]
+        self.node_dist = dist
+        for b in range(self.n_blocks):  # the first copy is the farthest from the exit
+            block = self.blocks + 7 * b
+            for u in range(block[0], block[0] + block[1]):
+                d = self._node_distance(u)
+                if d < DIST_NONE and d > worst:
+                    worst = d
+        self.max_node_dist = <int>worst
+        free(rev.start_b)
+        free(rev.start_e)
+        free(rev.src_b)
+        free(rev.src_e)
+        free(cursor)
+        free(queue)
+        free(heap)
+
+    cdef void _backward(self, _Reverse* rev, int32_t* dist, int32_t* queue, int64_t* heap,
+                        int target, int within) noexcept nogil:
+        """Set ``dist`` of the nodes that reach ``target`` to their fewest bytes to it, by
+        levels: a level's nodes first add those that reach them by epsilon edges, then the nodes
+        one byte before them form the next level. With ``within = b >= 0`` only nodes of block
+        b's first copy take part; with -1 only nodes outside every first copy (and the blocks'
+        starts), a block's exit reaching its start with ``lo * block_min`` bytes (held in the
+        min-heap ``heap`` of ``level << 32 | node`` until that level)."""
+        cdef int head = 0, tail = 1, k, u, p, e, b, level = 0, level_end, heap_n = 0
+        cdef int64_t through
+        cdef int32_t* block
+        dist[target] = 0
+        queue[0] = target
+        while True:
+            while heap_n > 0 and (heap[0] >> 32) == level:
+                p = <int>(heap[0] & <int64_t>0xFFFFFFFF)
+                heap_n = _heap_pop(heap, heap_n)
+                if dist[p] > level:
+                    dist[p] = level
+                    queue[tail] = p
+                    tail += 1
+            if head == tail:
+                if heap_n == 0:
+                    break
+                level = <int>(heap[0] >> 32)
+                continue
             k = head
             while k < tail:
                 u = queue[k]
                 k += 1
-                for e in range(re_start[u], re_start[u + 1]):
-                    p = re_src[e]
-                    if dist[p] > level:
+                for e in range(rev.start_e[u], rev.start_e[u + 1]):
+                    p = rev.src_e[e]
+                    if dist[p] > level and self._takes_part(p, within):
                         dist[p] = level
                         queue[tail] = p
                         tail += 1
+                b = self.node_block[u]
+                if within < 0 and b <= -2:  # u is the exit of block -2 - b
+                    block = self.blocks + 7 * (-2 - b)
+                    through = level + (<int64_t>block[3]) * self.block_min[-2 - b]
+                    if through == level:
+                        if dist[block[0]] > level:
+                            dist[block[0]] = level
+                            queue[tail] = block[0]
+                            tail += 1
+                    elif through < DIST_NONE:
+                        heap_n = _heap_push(heap, heap_n, (through << 32) | block[0])
             level_end = tail
             for k in range(head, level_end):
                 u = queue[k]
-                for e in range(rb_start[u], rb_start[u + 1]):
-                    p = rb_src[e]
-                    if dist[p] > level + 1:
+                for e in range(rev.start_b[u], rev.start_b[u + 1]):
+                    p = rev.src_b[e]
+                    if dist[p] > level + 1 and self._takes_part(p, within):
                         dist[p] = level + 1
                         queue[tail] = p
                         tail += 1
             head = level_end
             level += 1
-        self.max_node_dist = dist[queue[tail - 1]]
-        free(rb_start)
-        free(re_start)
-        free(rb_src)
-        free(re_src)
-        free(cursor)
-        free(queue)
-        self.node_dist = dist
+
+    cdef inline bint _takes_part(self, int node, int within) noexcept nogil:
+        """Whether ``node`` is in the search of ``_backward`` over ``within``."""
+        cdef int b = self.node_block[node]
+        if within >= 0:
+            return b == within
+        return b < 0 or node == self.blocks[7 * b]
 
     cdef int step(self, int state, int byte) noexcept nogil:
         cdef int32_t r = self.rows[state][byte]
@@ -563,34 +753,57 @@ cdef class RegexAutomaton(Automaton):
             return r
         return self._compute(state, byte)
 
+    cdef inline int _push(self, int32_t node, int pending) noexcept nogil:
+        """Mark ``node`` and push it on the stack unless already marked; the new stack size."""
+        if self.marks[node] == self.generation:
+            return pending
+        self.marks[node] = self.generation
+        if pending == self.work_cap:
+            self._grow_work()
+        self.stack[pending] = node
+        return pending + 1
+
+    cdef void _grow_work(self) noexcept nogil:
+        self.work_cap *= 2
+        self.stack = <int32_t*>_xrealloc(self.stack, self.work_cap * sizeof(int32_t))
+        self.buf = <int32_t*>_xrealloc(self.buf, self.work_cap * sizeof(int32_t))
+
     cdef int _closure(self, int pending) noexcept nogil:
         """Expand the ``pending`` nodes on the stack (already marked) through epsilon edges
         into ``buf``, keeping the nodes a DFA state needs; return how many."""
-        cdef int count = 0, node, e, d
-        cdef int32_t gen = self.generation
+        cdef int count = 0, node, local, e, b, copy
+        cdef int32_t* block
         while pending > 0:
             pending -= 1
             node = self.stack[pending]
-            if self.byte_start[node + 1] > self.byte_start[node] or node == self.accept_node:
+            local = self._locate(node, &b, &copy)
+            if self.byte_start[local + 1] > self.byte_start[local] or node == self.accept_node:
+                if count == self.work_cap:
+                    self._grow_work()
                 self.buf[count] = node
                 count += 1
-            for e in range(self.eps_start[node], self.eps_start[node + 1]):
-                d = self.eps_dst[e]
-                if self.marks[d] != gen:
-                    self.marks[d] = gen
-                    self.stack[pending] = d
-                    pending += 1
+            for e in range(self.eps_start[local], self.eps_start[local + 1]):
+                pending = self._push(self._number(b, copy, self.eps_dst[e]), pending)
+            if b >= 0:  # the edges between a block's copies
+                block = self.blocks + 7 * b
+                if local == block[0] and copy >= block[3]:
+                    pending = self._push(block[5], pending)
+                if local == block[4]:
+                    if copy + 1 < block[2]:
+                        pending = self._push(self._number(b, copy + 1, block[0]), pending)
+                    else:
+                        pending = self._push(block[5], pending)
         return count
 
     cdef int _compute(self, int state, int byte) noexcept nogil:
         """Fill the row of ``state`` for the interval of bytes that behave like ``byte``."""
         cdef int32_t* nodes = self.sets[state]
-        cdef int n = self.set_len[state], i, e, lo, hi, d, pending = 0, low = 0, high = 255
-        cdef int result
+        cdef int n = self.set_len[state], i, e, lo, hi, pending = 0, low = 0, high = 255
+        cdef int result, local, b, copy
         self.generation += 1
-        cdef int32_t gen = self.generation
         for i in range(n):
-            for e in range(self.byte_start[nodes[i]], self.byte_start[nodes[i] + 1]):
+            local = self._locate(nodes[i], &b, &copy)
+            for e in range(self.byte_start[local], self.byte_start[local + 1]):
                 lo = self.byte_lo[e]
                 hi = self.byte_hi[e]
                 if hi < byte:
@@ -604,11 +817,7 @@ cdef class RegexAutomaton(Automaton):
                         low = lo
                     if hi < high:
                         high = hi
-                    d = self.byte_dst[e]
-                    if self.marks[d] != gen:
-                        self.marks[d] = gen
-                        self.stack[pending] = d
-                        pending += 1
+                    pending = self._push(self._number(b, copy, self.byte_dst[e]), pending)
         if pending == 0:
             result = DEAD
         else:
@@ -717,8 +926,11 @@ cdef void* _xmalloc(size_t size) noexcept nogil:
 
 
 cdef void* _xcalloc(size_t count, size_t size) noexcept nogil:
-    cdef void* p = _xmalloc(count * size)
-    memset(p, 0, count * size)
+    """Zeroed memory (pages of a large block are mapped only when first touched)."""
+    cdef void* p = calloc(count if count else 1, size)
+    if p == NULL:
+        with gil:
+            raise MemoryError()
     return p
 
 

@@ -62,6 +62,7 @@ from typedgen._json_schema_strings import (
     pattern_regex,
     regex_width,
 )
+from typedgen._regex import VIRTUAL_COPIES
 
 __all__ = ["DEFAULT_MAX_DEPTH", "Whitespace", "json_schema_to_regex"]
 
@@ -82,15 +83,16 @@ _COUNTED = re.compile(r"([\])])\{(\d+)(?:(,)(\d*))?\}")
 
 
 def regex_size(regex: str) -> int:
-    """The size of ``regex`` as the automaton compiler pays for it, an estimate of its states
-    (measured within 0.6x..1.1x on MaskBench): half its length, plus the copies that counted
-    repeats ``X{m,n}`` unroll (a class costs about 2 states a copy, a group such as one string
-    character about 30)."""
+    """The size of ``regex`` as the automaton compiler pays for it, an estimate of its states:
+    half its length, plus the copies that short counted repeats ``X{m,n}`` unroll (a class
+    costs about 2 states a copy, a group such as one string character about 30); repeats of
+    ``VIRTUAL_COPIES`` or more copies are kept as one copy (see ``typedgen._regex``)."""
     size = len(regex) // 2
     for match in _COUNTED.finditer(regex):
         low = int(match.group(2))
         high = low if match.group(3) is None else int(match.group(4) or low + 1)
-        size += (2 if match.group(1) == "]" else 30) * high
+        if high < VIRTUAL_COPIES:
+            size += (2 if match.group(1) == "]" else 30) * high
     return size
 
 

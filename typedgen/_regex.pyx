@@ -40,7 +40,14 @@ import numpy.typing as npt
 
 from typedgen._errors import RegexError, StateLimitError
 
-__all__ = ["DEFAULT_MAX_STATES", "MAX_NESTING", "Nfa", "regex_to_nfa"]
+__all__ = [
+    "DEFAULT_MAX_STATES",
+    "MAX_NESTING",
+    "MAX_NODE_IDS",
+    "VIRTUAL_COPIES",
+    "Nfa",
+    "regex_to_nfa",
+]
 
 DEFAULT_MAX_STATES = 200_000
 """Default limit on NFA nodes and on DFA states of one pattern."""
@@ -48,12 +55,28 @@ DEFAULT_MAX_STATES = 200_000
 MAX_NESTING = 1000
 """Deepest supported nesting of groups (the parser and the NFA builder recurse on it)."""
 
+VIRTUAL_COPIES = 8
+"""Counted repeats with at least this many copies are kept as one copy (see :class:`Nfa`)."""
+
+MAX_NODE_IDS = 1 << 28
+"""Most node numbers, virtual copies included, of one NFA (the automaton keeps one mark per
+number, in memory the system maps only where it is touched)."""
+
 
 @dataclass(frozen=True)
 class Nfa:
     """An epsilon-NFA over bytes. Edge ``k`` goes from ``src[k]`` to ``dst[k]`` on any byte in
     ``lo[k]..hi[k]``, or on no input when ``lo[k] == -1``. Node 0 is the start, ``accept`` the
-    only accepting node; every node lies on a path from the start to ``accept``."""
+    only accepting node; every node lies on a path from the start to ``accept``.
+
+    A counted repeat ``X{m,n}`` with ``n >= VIRTUAL_COPIES`` is not copied ``n`` times: row
+    ``(start, size, copies, lo, end, exit)`` of ``blocks`` stands for it. Nodes
+    ``start .. start + size - 1`` (with edges above) are its first copy of ``X``, entered at
+    ``start`` and left at ``end``; copy ``i`` (``1 <= i < copies``) is the same nodes shifted,
+    numbered after ``num_nodes`` (``typedgen._fsm.RegexAutomaton`` numbers them). The edges
+    between copies are implied, not listed: the end of copy ``i`` leads to the start of copy
+    ``i + 1``, the start of copy ``i >= lo`` and the end of the last copy lead to ``exit``. No
+    block lies inside another block's first copy."""
 
     num_nodes: int
     src: npt.NDArray[np.int32]
@@ -61,6 +84,7 @@ class Nfa:
     hi: npt.NDArray[np.int32]
     dst: npt.NDArray[np.int32]
     accept: int
+    blocks: npt.NDArray[np.int32]
 
 
 def regex_to_nfa(pattern, *, max_states=DEFAULT_MAX_STATES):
@@ -339,6 +363,8 @@ cdef class _Builder:
     # NFA
     cdef int64_t num_nodes
     cdef Vec src, lo, hi, dst
+    cdef Vec blocks  # six numbers per virtual repeat block, see Nfa
+    cdef int64_t virtual_ids  # node numbers of the blocks' virtual copies
 
     def __cinit__(self, str pattern, max_states):
         cdef int k
@@ -385,6 +411,7 @@ cdef class _Builder:
         free(self.lo.data)
         free(self.hi.data)
         free(self.dst.data)
+        free(self.blocks.data)
         free(self.set_index.ids)
         free(self.set_index.hashes)
         free(self.class_index.ids)
@@ -402,6 +429,10 @@ cdef class _Builder:
             memcpy(&view[1, 0], self.lo.data, self.src.n * sizeof(int32_t))
             memcpy(&view[2, 0], self.hi.data, self.src.n * sizeof(int32_t))
             memcpy(&view[3, 0], self.dst.data, self.src.n * sizeof(int32_t))
+        blocks = np.empty((self.blocks.n // 6, 6), dtype=np.int32)
+        cdef int32_t[:, ::1] block_view = blocks
+        if self.blocks.n:
+            memcpy(&block_view[0, 0], self.blocks.data, self.blocks.n * sizeof(int32_t))
         return Nfa(  # the rows of one array: each is C-contiguous
             num_nodes=self.num_nodes,
             src=edges[0],
@@ -409,6 +440,7 @@ cdef class _Builder:
             hi=edges[2],
             dst=edges[3],
             accept=accept,
+            blocks=blocks,
         )
 
     cdef int fail(self, message, Py_ssize_t position) except -1:
@@ -1137,6 +1169,7 @@ cdef class _Builder:
 
     cdef int64_t emit_repeat(self, int32_t child, int64_t lo, int64_t hi, int64_t entry) except -1:
         cdef int64_t exit_node, loop, start, end, size, copies, i
+        cdef int32_t* row
         if lo == 0 and hi == 1:  # optional: a fresh exit, reached with or without the child
             exit_node = self.reserve(1)
             end = self.emit(child, entry)
@@ -1150,16 +1183,29 @@ cdef class _Builder:
             self.edge(end, EPS, EPS, loop)
             return loop
         copies = lo if hi == -1 else hi
-        # one block, emitted from a fresh node, then copied with shifted node numbers
-        cdef Py_ssize_t mark = self.src.n
+        # one block, emitted from a fresh node, then copied with shifted node numbers (or, when
+        # bounded and long, kept as one virtual block)
+        cdef Py_ssize_t mark = self.src.n, block_mark = self.blocks.n
         start = self.reserve(1)
         end = self.emit(child, start)
         size = self.num_nodes - start
+        if hi != -1 and copies >= VIRTUAL_COPIES and self.blocks.n == block_mark:
+            exit_node = self.reserve(1)
+            if copies - 1 > MAX_NODE_IDS // size:
+                self.add_virtual(MAX_NODE_IDS)  # raises StateLimitError
+            self.add_virtual(size * (copies - 1))
+            vec_grow(&self.blocks, 6)
+            row = self.blocks.data + self.blocks.n
+            row[0], row[1], row[2] = <int32_t>start, <int32_t>size, <int32_t>copies
+            row[3], row[4], row[5] = <int32_t>lo, <int32_t>end, <int32_t>exit_node
+            self.blocks.n += 6
+            self.edge(entry, EPS, EPS, start)
+            return exit_node
         if copies > 1:
             if copies - 1 > (self.cap - self.num_nodes) // size:
                 self.reserve(self.cap - self.num_nodes + 1)  # raises StateLimitError
             self.reserve(size * (copies - 1))
-            self.copy_block(mark, <int32_t>size, copies - 1)
+            self.copy_block(mark, block_mark, <int32_t>size, copies - 1)
         self.edge(entry, EPS, EPS, start)
         for i in range(copies - 1):
             self.edge(end + i * size, EPS, EPS, start + (i + 1) * size)
@@ -1173,12 +1219,38 @@ cdef class _Builder:
         self.edge(last_end, EPS, EPS, exit_node)
         return exit_node
 
-    cdef int copy_block(self, Py_ssize_t mark, int32_t size, int64_t times) except -1:
-        """Append ``times`` copies of the edges emitted since ``mark``, the k-th shifted by
-        ``k * size`` nodes."""
-        cdef Py_ssize_t length = self.src.n - mark, at, j
+    cdef int add_virtual(self, int64_t count) except -1:
+        """Count ``count`` more virtual node numbers, within ``MAX_NODE_IDS`` in all."""
+        if count > MAX_NODE_IDS - self.num_nodes - self.virtual_ids:
+            raise StateLimitError(pattern=self.pattern, limit=MAX_NODE_IDS)
+        self.virtual_ids += count
+        return 0
+
+    cdef int copy_block(
+        self, Py_ssize_t mark, Py_ssize_t block_mark, int32_t size, int64_t times
+    ) except -1:
+        """Append ``times`` copies of the edges emitted since ``mark`` and of the virtual blocks
+        made since ``block_mark``, the k-th shifted by ``k * size`` nodes."""
+        cdef Py_ssize_t length = self.src.n - mark, at, j, b, n_blocks = self.blocks.n
         cdef int64_t k
         cdef int32_t shift
+        cdef int32_t* row
+        cdef int64_t per_copy
+        for b in range(block_mark, n_blocks, 6):
+            per_copy = (<int64_t>self.blocks.data[b + 1]) * (self.blocks.data[b + 2] - 1)
+            if times > MAX_NODE_IDS // per_copy:
+                self.add_virtual(MAX_NODE_IDS)  # raises StateLimitError
+            self.add_virtual(per_copy * times)
+        vec_grow(&self.blocks, (n_blocks - block_mark) * times)
+        for k in range(1, times + 1):
+            shift = <int32_t>(k * size)
+            for b in range(block_mark, n_blocks, 6):
+                row = self.blocks.data + self.blocks.n
+                memcpy(row, self.blocks.data + b, 6 * sizeof(int32_t))
+                row[0] += shift  # start, end and exit move; size, copies and lo do not
+                row[4] += shift
+                row[5] += shift
+                self.blocks.n += 6
         self.edges(length * times)
         at = self.src.n
         for k in range(1, times + 1):

@@ -12,12 +12,16 @@ if TYPE_CHECKING:
 def regex_patterns(atoms: Sequence[str], *, max_leaves: int) -> SearchStrategy[str]:
     """Patterns built from ``atoms`` (each a complete regex) by concatenation, alternation,
     ``*``, ``+``, ``?`` (on capturing and non-capturing groups) and counted repeats ``{m,n}``
+    (small, or up to 9 copies: long enough to be kept as one copy, see ``typedgen._regex``)
     and ``{m,}`` with small bounds: every pattern means the same to typedgen and to ``re``."""
     from hypothesis import strategies as st
 
     def combine(children: SearchStrategy[str]) -> SearchStrategy[str]:
         pair = st.tuples(children, children)
-        bounds = st.tuples(st.integers(0, 3), st.integers(0, 3)).map(sorted)
+        bounds = st.one_of(
+            st.tuples(st.integers(0, 3), st.integers(0, 3)),
+            st.tuples(st.integers(0, 9), st.integers(8, 9)),
+        ).map(sorted)
         return st.one_of(
             pair.map(lambda p: p[0] + p[1]),
             pair.map(lambda p: f"(?:{p[0]}|{p[1]})"),
