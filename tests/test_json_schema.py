@@ -550,6 +550,29 @@ def test_refs_and_recursion() -> None:
     refused({"$ref": "#/$defs/missing"}, "$ref")
 
 
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"not": {"minimum": 5}},
+        {"not": {"maxItems": 1}},
+        {"not": {"minLength": 2}},
+        {"not": {"required": ["a"]}},
+        {"not": {"properties": {"a": {"type": "string"}}}},
+        {"if": {"minLength": 3}, "then": {"type": "string"}, "else": {"type": "integer"}},
+        {"oneOf": [{"minimum": 3}, {"type": "string"}]},
+        {"not": {"type": "string", "maxLength": 1}},
+    ],
+)
+def test_negated_keywords_hold_for_values_of_other_types(schema: dict[str, Any]) -> None:
+    # a keyword of one type holds for every value of the other types: its negation never does
+    regex = re.compile(json_schema_to_regex(schema, max_depth=1))
+    validator = jsonschema.Draft202012Validator(schema)
+    texts = ["null", "true", "5", "2", "1.5", '"x"', '"abcd"', "[]", "[1]", "[1,2]", "{}"]
+    texts += ['{"a":1}', '{"a":"s"}']
+    for text in texts:
+        assert bool(regex.fullmatch(text)) == validator.is_valid(json.loads(text)), text
+
+
 def test_ref_overrides_its_siblings_in_drafts_3_to_7() -> None:
     base = {"type": "object", "properties": {"x": {"type": "integer"}}}
     sibling = {"$ref": "#/definitions/base", "properties": {"y": {"type": "string"}}}

@@ -724,6 +724,8 @@ class _Compiler:
         Exact for types, const/enum, bounds, lengths, ``required`` and ``properties`` whose
         subschemas are negatable; a complement that is narrowed (never widened) where a type's
         remainder cannot be written (e.g. "numbers except 3" drops numbers).  Refused otherwise.
+        A keyword that applies to one type (bounds, lengths, ``required``...) holds for every
+        value of the other types, so its complement holds values of its own type only.
         """
         if schema is True:
             return []
@@ -736,8 +738,6 @@ class _Compiler:
         out: list[_Flat] = []
         low, high = _bounds(schema, pointer)
         numbers = frozenset({"integer", "number"})
-        if low is not None or high is not None:
-            out.append(_Flat(types=_ALL_TYPES - numbers))
         if low is not None:
             out.append(_Flat(types=numbers, high=_Bound(low.value, not low.open)))
         if high is not None:
@@ -765,7 +765,7 @@ class _Compiler:
         if key in ("minLength", "maxLength", "minItems", "maxItems"):
             count = _count(value, pointer, key)
             kind = "string" if "Length" in key else "array"
-            out = [_other_types({kind})]
+            out = []
             only = frozenset({kind})
             if key == "minLength" and count > 0:
                 out.append(_Flat(types=only, max_length=count - 1))
@@ -778,9 +778,7 @@ class _Compiler:
             return out
         if key == "required":
             names = list(value)
-            if not names:
-                return []
-            out = [_other_types({"object"})]
+            out = []
             for name in names:
                 out.append(
                     _Flat(
@@ -790,7 +788,7 @@ class _Compiler:
                 )
             return out
         if key == "properties":
-            out = [_other_types({"object"})]
+            out = []
             for name, sub in value.items():
                 sub_pointer = f"{pointer}/properties/{escape_pointer_token(name)}"
                 for negated in self.negate(sub, sub_pointer):
