@@ -38,7 +38,7 @@ def test_compile_regex_errors() -> None:
     with pytest.raises(RegexError, match="lookahead"):
         compile_regex("a(?=b)", byte_vocabulary())
     with pytest.raises(StateLimitError):
-        compile_regex("(?:ab|cd)" * 300, byte_vocabulary(), max_states=1000)
+        compile_regex("(?:ab|cd)" * 300, byte_vocabulary(), max_nodes=1000)
 
 
 def test_compile_json_schema() -> None:

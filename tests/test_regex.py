@@ -18,7 +18,7 @@ from typedgen._regex import MAX_NESTING, MAX_NODE_IDS, regex_to_nfa
 
 def automaton(pattern: str, *, max_states: int = 10_000) -> RegexAutomaton:
     return RegexAutomaton(
-        regex_to_nfa(pattern, max_states=max_states), pattern=pattern, max_states=max_states
+        regex_to_nfa(pattern), pattern=pattern, max_states=max_states
     )
 
 
@@ -157,9 +157,10 @@ def test_pattern_must_be_str() -> None:
 
 def test_nfa_state_limit() -> None:
     with pytest.raises(StateLimitError) as info:
-        regex_to_nfa("(abc){7}" * 20, max_states=500)
+        regex_to_nfa("(abc){7}" * 20, max_nodes=500)
     assert info.value.limit == 500
-    regex_to_nfa("(abc){7}" * 10, max_states=500)
+    assert "NFA nodes (raise max_nodes" in str(info.value)
+    regex_to_nfa("(abc){7}" * 10, max_nodes=500)
 
 
 def test_long_counted_repeats_are_one_copy() -> None:

@@ -15,27 +15,37 @@ from typing import TYPE_CHECKING, Any
 
 from typedgen._fsm import Guide, RegexAutomaton
 from typedgen._json_schema import Whitespace, json_schema_to_regex
-from typedgen._regex import DEFAULT_MAX_STATES, regex_to_nfa
+from typedgen._regex import DEFAULT_MAX_NODES, DEFAULT_MAX_STATES, regex_to_nfa
 
 if TYPE_CHECKING:
     from typedgen._vocab import Vocabulary
 
-__all__ = ["DEFAULT_MAX_STATES", "Compiler", "compile_json_schema", "compile_regex"]
+__all__ = [
+    "DEFAULT_MAX_NODES",
+    "DEFAULT_MAX_STATES",
+    "Compiler",
+    "compile_json_schema",
+    "compile_regex",
+]
 
 
 def compile_regex(
-    pattern: str, vocabulary: Vocabulary, *, max_states: int = DEFAULT_MAX_STATES
+    pattern: str,
+    vocabulary: Vocabulary,
+    *,
+    max_states: int = DEFAULT_MAX_STATES,
+    max_nodes: int = DEFAULT_MAX_NODES,
 ) -> Guide:
     """The guide that allows exactly the token sequences whose text fully matches ``pattern``.
 
     ``pattern`` uses the syntax documented in ``docs/regex.md`` (Python ``re`` meaning, ASCII
     classes). Raises :class:`~typedgen.RegexError` for unsupported syntax, naming the construct
     and its position, and :class:`~typedgen.StateLimitError` when the automaton would need more
-    than ``max_states`` states (NFA nodes or DFA states; the DFA is built lazily, so this can
-    also be raised later, by the guide call that reaches a new state).
+    than ``max_nodes`` NFA nodes or ``max_states`` DFA states (the DFA is built lazily, so this
+    can also be raised later, by the guide call that reaches a new state).
     """
     automaton = RegexAutomaton(
-        regex_to_nfa(pattern, max_states=max_states), pattern=pattern, max_states=max_states
+        regex_to_nfa(pattern, max_nodes=max_nodes), pattern=pattern, max_states=max_states
     )
     return Guide(
         automaton,
@@ -51,6 +61,7 @@ def compile_json_schema(
     *,
     whitespace: Whitespace = Whitespace(),  # noqa: B008 (frozen, immutable)
     max_states: int = DEFAULT_MAX_STATES,
+    max_nodes: int = DEFAULT_MAX_NODES,
 ) -> Guide:
     """The guide that allows exactly the JSON texts valid under ``schema`` (a dict, a boolean
     or the schema's JSON text), written with the given ``whitespace`` policy (compact by
@@ -59,7 +70,7 @@ def compile_json_schema(
     Raises :class:`~typedgen.SchemaError` for a schema that cannot be honoured exactly.
     """
     pattern = json_schema_to_regex(schema, whitespace=whitespace)
-    return compile_regex(pattern, vocabulary, max_states=max_states)
+    return compile_regex(pattern, vocabulary, max_states=max_states, max_nodes=max_nodes)
 
 
 class Compiler:
@@ -75,12 +86,14 @@ class Compiler:
         *,
         cache_size: int = 128,
         max_states: int = DEFAULT_MAX_STATES,
+        max_nodes: int = DEFAULT_MAX_NODES,
     ) -> None:
         if cache_size < 0:
             raise ValueError("cache_size must be >= 0")
         self.vocabulary = vocabulary
         self.cache_size = cache_size
         self.max_states = max_states
+        self.max_nodes = max_nodes
         self._cache: OrderedDict[tuple[str, str, str], Guide] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -89,7 +102,9 @@ class Compiler:
         key = ("regex", pattern, "")
         guide = self._lookup(key)
         if guide is None:
-            guide = compile_regex(pattern, self.vocabulary, max_states=self.max_states)
+            guide = compile_regex(
+                pattern, self.vocabulary, max_states=self.max_states, max_nodes=self.max_nodes
+            )
             self._store(key, guide)
         return guide
 
@@ -107,7 +122,11 @@ class Compiler:
         guide = self._lookup(key)
         if guide is None:
             guide = compile_json_schema(
-                schema, self.vocabulary, whitespace=whitespace, max_states=self.max_states
+                schema,
+                self.vocabulary,
+                whitespace=whitespace,
+                max_states=self.max_states,
+                max_nodes=self.max_nodes,
             )
             self._store(key, guide)
         return guide

@@ -57,14 +57,17 @@ class RegexError(TypedgenError, ValueError):
 
 
 class StateLimitError(RegexError):
-    """Building the automaton would exceed ``limit`` states; raise the limit or simplify."""
+    """Building the automaton would exceed ``limit`` DFA states (``option`` ``"max_states"``)
+    or NFA nodes (``"max_nodes"``); raise that option or simplify the pattern."""
 
-    def __init__(self, *, pattern: str, limit: int) -> None:
+    def __init__(self, *, pattern: str, limit: int, option: str = "max_states") -> None:
+        what = "NFA nodes" if option == "max_nodes" else "states"
         super().__init__(
-            f"the automaton needs more than {limit} states (raise max_states or simplify)",
+            f"the automaton needs more than {limit} {what} (raise {option} or simplify)",
             pattern=pattern,
         )
         self.limit = limit
+        self.option = option
 
 
 class SchemaError(TypedgenError, ValueError):

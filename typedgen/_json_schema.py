@@ -74,10 +74,11 @@ PREFERRED_REGEX_SIZE = 100_000
 """Unrolling stops one level short (down to none) while the regex would be larger than this:
 each level multiplies the size of "any value" by about four, and compile time with it."""
 
-MAX_REGEX_SIZE = 190_000
-"""Largest regex produced, in the units of :func:`regex_size` (about the number of automaton
-states it needs); a schema whose regex would be larger is refused (or, when recursion or "any
-value" unrolling makes it so, unrolled fewer levels)."""
+MAX_REGEX_SIZE = 1_000_000
+"""Largest regex produced, in the units of :func:`regex_size` (about the number of NFA nodes it
+needs, below ``DEFAULT_MAX_NODES``; some 0.1 s to compile at the limit); a schema whose regex
+would be larger is refused (or, when recursion or "any value" unrolling makes it so, unrolled
+fewer levels)."""
 
 _COUNTED = re.compile(r"([\])])\{(\d+)(?:(,)(\d*))?\}")
 

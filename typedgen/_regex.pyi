@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "DEFAULT_MAX_NODES",
     "DEFAULT_MAX_STATES",
     "MAX_NESTING",
     "MAX_NODE_IDS",
@@ -15,7 +16,10 @@ __all__ = [
 ]
 
 DEFAULT_MAX_STATES: int
-"""Default limit on NFA nodes and on DFA states of one pattern."""
+"""Default limit on the DFA states of one pattern."""
+
+DEFAULT_MAX_NODES: int
+"""Default limit on the NFA nodes of one pattern."""
 
 MAX_NESTING: int
 """Deepest supported nesting of groups."""
@@ -44,6 +48,6 @@ class Nfa:
     accept: int
     blocks: npt.NDArray[np.int32]
 
-def regex_to_nfa(pattern: str, *, max_states: int = ...) -> Nfa:
+def regex_to_nfa(pattern: str, *, max_nodes: int = ...) -> Nfa:
     """Parse ``pattern`` and lower it to a byte-level :class:`Nfa`; raises RegexError (with the
-    position of the construct at fault) or StateLimitError (more than ``max_states`` nodes)."""
+    position of the construct at fault) or StateLimitError (more than ``max_nodes`` nodes)."""

@@ -41,6 +41,7 @@ import numpy.typing as npt
 from typedgen._errors import RegexError, StateLimitError
 
 __all__ = [
+    "DEFAULT_MAX_NODES",
     "DEFAULT_MAX_STATES",
     "MAX_NESTING",
     "MAX_NODE_IDS",
@@ -50,7 +51,12 @@ __all__ = [
 ]
 
 DEFAULT_MAX_STATES = 200_000
-"""Default limit on NFA nodes and on DFA states of one pattern."""
+"""Default limit on the DFA states of one pattern (each holds a 1 KiB row and, once visited, a
+token mask)."""
+
+DEFAULT_MAX_NODES = 1_500_000
+"""Default limit on the NFA nodes of one pattern (a node costs some 30 bytes: a regex of a
+megabyte compiles in about 0.1 s)."""
 
 MAX_NESTING = 1000
 """Deepest supported nesting of groups (the parser and the NFA builder recurse on it)."""
@@ -87,16 +93,16 @@ class Nfa:
     blocks: npt.NDArray[np.int32]
 
 
-def regex_to_nfa(pattern, *, max_states=DEFAULT_MAX_STATES):
+def regex_to_nfa(pattern, *, max_nodes=DEFAULT_MAX_NODES):
     """Parse ``pattern`` and lower it to a byte-level :class:`Nfa`.
 
     Raises :class:`RegexError` for unsupported or malformed syntax (with its position), or when
     the pattern matches no string, and :class:`StateLimitError` when the NFA would need more
-    than ``max_states`` nodes (node numbers are ``int32``: never more than ``2**31 - 1``).
+    than ``max_nodes`` nodes (node numbers are ``int32``: never more than ``2**31 - 1``).
     """
     if not isinstance(pattern, str):
         raise TypeError(f"pattern must be a str, not {type(pattern).__name__}")
-    return _Builder(pattern, max_states).build()
+    return _Builder(pattern, max_nodes).build()
 
 
 # --------------------------------------------------------------------------------------------
@@ -336,9 +342,9 @@ cdef class _Builder:
     entry never mix alternatives."""
 
     cdef object pattern
-    cdef object limit  # max_states as given, for StateLimitError
+    cdef object limit  # max_nodes as given, for StateLimitError
     cdef set group_names
-    cdef int64_t cap  # max NFA nodes: min(max_states, NODE_CAP)
+    cdef int64_t cap  # max NFA nodes: min(max_nodes, NODE_CAP)
     cdef Py_UCS4* p
     cdef Py_ssize_t n, i
     # AST
@@ -366,12 +372,12 @@ cdef class _Builder:
     cdef Vec blocks  # six numbers per virtual repeat block, see Nfa
     cdef int64_t virtual_ids  # node numbers of the blocks' virtual copies
 
-    def __cinit__(self, str pattern, max_states):
+    def __cinit__(self, str pattern, max_nodes):
         cdef int k
         self.pattern = pattern
-        self.limit = max_states
+        self.limit = max_nodes
         self.group_names = set()
-        cdef int64_t limit = max_states
+        cdef int64_t limit = max_nodes
         self.cap = limit if limit < NODE_CAP else NODE_CAP
         if self.cap < -1:
             self.cap = -1
@@ -1021,7 +1027,7 @@ cdef class _Builder:
         cdef int64_t first = self.num_nodes
         if count > self.cap - self.num_nodes:
             limit = self.limit if self.cap < NODE_CAP else NODE_CAP
-            raise StateLimitError(pattern=self.pattern, limit=limit)
+            raise StateLimitError(pattern=self.pattern, limit=limit, option="max_nodes")
         self.num_nodes += count
         return first
 
@@ -1222,7 +1228,7 @@ cdef class _Builder:
     cdef int add_virtual(self, int64_t count) except -1:
         """Count ``count`` more virtual node numbers, within ``MAX_NODE_IDS`` in all."""
         if count > MAX_NODE_IDS - self.num_nodes - self.virtual_ids:
-            raise StateLimitError(pattern=self.pattern, limit=MAX_NODE_IDS)
+            raise StateLimitError(pattern=self.pattern, limit=MAX_NODE_IDS, option="max_nodes")
         self.virtual_ids += count
         return 0
 
