@@ -17,9 +17,7 @@ from typedgen._regex import MAX_NESTING, MAX_NODE_IDS, regex_to_nfa
 
 
 def automaton(pattern: str, *, max_states: int = 10_000) -> RegexAutomaton:
-    return RegexAutomaton(
-        regex_to_nfa(pattern), pattern=pattern, max_states=max_states
-    )
+    return RegexAutomaton(regex_to_nfa(pattern), pattern=pattern, max_states=max_states)
 
 
 def accepts(pattern: str, text: str) -> bool:
