@@ -80,6 +80,17 @@ def test_distance_examples() -> None:
         guide.distance_to_final(10_000)
 
 
+def test_distances_through_long_counted_repeats() -> None:
+    # repeats of 8 copies or more are one copy in the NFA: distances count the copies still due
+    guide = compile_regex(r"(?:ab|c){20,30}d(?:e|fgh){0,50}", byte_vocabulary())
+    assert guide.distance_to_final(guide.initial_state) == 21
+    assert guide.distance_to_final(guide.advance_bytes(guide.initial_state, b"ab" * 5)) == 16
+    assert guide.distance_to_final(guide.advance_bytes(guide.initial_state, b"aba")) == 20
+    assert guide.distance_to_final(guide.advance_bytes(guide.initial_state, b"c" * 25)) == 1
+    assert guide.distance_to_final(guide.advance_bytes(guide.initial_state, b"c" * 20 + b"df")) == 2
+    assert guide.max_distance == 21  # at the start, or after "a": "b", 19 more copies, "d"
+
+
 # --- random walks on real tokenizers ----------------------------------------------------------
 
 ITEM = {
