@@ -371,6 +371,34 @@ def test_pattern_properties_that_match_declared_names() -> None:
     )
 
 
+def test_keys_outside_one_class_pattern_take_additional_properties() -> None:
+    schema = {
+        "type": "object",
+        "patternProperties": {"^[a-z_]+$": {"type": "integer"}},
+        "additionalProperties": {"type": "string"},
+    }
+    check(
+        schema,
+        [{"ab": 1, "Ab": "s"}, {"x-1": "s", "a_b": 2}, {"": "e"}, {"a b": "s"}],
+        [{"ab": "s"}, {"Ab": 1}, {"": 1}, "RAW:{\"ab\\n\":\"s\"}"],
+    )
+    # any additional value, and a declared name matching the pattern
+    schema = {
+        "type": "object",
+        "properties": {"id": {"minimum": 0}},
+        "patternProperties": {"^\\w*$": {"type": "integer"}},
+    }
+    check(schema, [{"id": 1, "k-1": [True]}, {"k": 1, "K.2": None}], [{"k": "s"}, {"id": -1}])
+    # a declared name outside the pattern: such keys are not produced (a narrowing)
+    schema = {
+        "type": "object",
+        "properties": {"Id": {"type": "string"}},
+        "patternProperties": {"^[a-z]+$": {"type": "integer"}},
+    }
+    check(schema, [{"Id": "x", "k": 1}], [{"Id": 1}, {"k": "s"}])
+    assert not matches(schema, '{"X":1}')
+
+
 def test_several_pattern_properties_with_disjoint_literal_prefixes() -> None:
     schema = {
         "type": "object",
@@ -711,6 +739,12 @@ SCHEMAS: list[dict[str, Any]] = [
     },
     {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "integer", "maximum": 10}]},
     {"type": "object", "not": {"required": ["x"]}, "additionalProperties": {"type": "boolean"}},
+    {
+        "type": "object",
+        "patternProperties": {"^[a-z_]+$": {"type": "integer"}},
+        "additionalProperties": {"type": "string"},
+    },
+    {"anyOf": [{"not": {"minimum": 2}}, {"if": {"maxLength": 1}, "then": {"type": "string"}}]},
 ]
 
 

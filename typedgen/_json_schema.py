@@ -58,6 +58,7 @@ from typedgen._json_schema_strings import (
     canonical_literal,
     disjoint_patterns,
     not_in,
+    pattern_key_complement,
     pattern_key_not_in,
     pattern_regex,
     regex_width,
@@ -1385,8 +1386,9 @@ class _Compiler:
         """Regex of one member that is not a declared property (``None``: none allowed)."""
         colon = self._token(":")
         if flat.pattern_properties:
-            # keys that match no pattern would need the complement of the patterns: they are not
-            # produced (a documented narrowing when additionalProperties is not false)
+            # keys that match no pattern need the complement of the patterns: produced for one
+            # pattern of one repeated class, else not (a documented narrowing when
+            # additionalProperties is not false)
             if flat.property_names:
                 raise SchemaError(
                     "propertyNames with patternProperties is not supported",
@@ -1408,6 +1410,13 @@ class _Compiler:
                 value = self.all_of_any(pattern_subs)
                 if value is not None:
                     members.append(f'"{self._pattern_key(flat, pattern, names)}"{colon}{value}')
+            outside = None
+            if len(by_pattern) == 1 and not any(s is False for s, _ in flat.additional):
+                outside = pattern_key_complement(next(iter(by_pattern)), names)
+            if outside is not None:
+                value = self.all_of_any(flat.additional)
+                if value is not None:
+                    members.append(f'"{outside}"{colon}{value}')
             return alternation(members)
         if any(s is False for s, _ in flat.additional):
             return None

@@ -30,6 +30,7 @@ __all__ = [
     "canonical_literal",
     "disjoint_patterns",
     "not_in",
+    "pattern_key_complement",
     "pattern_key_not_in",
     "pattern_regex",
     "regex_width",
@@ -531,6 +532,47 @@ def pattern_key_not_in(pattern: str, words: Iterable[str]) -> str | None:
         items = items[1:]
     if not _has_assertion(items) and _width(items)[0] == 0:
         return not_in(words)
+    repeated = _repeated_class(pattern)
+    if repeated is None:
+        return None
+    alphabet, least = repeated
+    return not_in([*words, *([""] if least == 1 else [])], alphabet=alphabet)
+
+
+def pattern_key_complement(pattern: str, words: Iterable[str]) -> str | None:
+    """Regex over canonical string content for strings in which ``pattern`` does not match
+    (search semantics; ``$`` read as Python's, which also matches before a final newline, and as
+    ECMA-262's alike) and that are none of ``words``.  ``None``: no such string is produced.
+
+    Expressed for one character class repeated over the whole string (``^[a-z_]+$``): a string
+    holding a printable ASCII character outside the class (strings whose only such characters
+    are ``"``, ``\\``, control or non-ASCII characters are not produced: a narrowing that keeps
+    clear of a final newline, which ``$`` also matches before, and of the Unicode meaning of
+    ``\\w``, ``\\d``, ``\\s`` in Python's ``re``), and the empty string for ``+``; and only
+    when every word matches the pattern.
+    """
+    try:
+        repeated = _repeated_class(pattern)
+    except PatternError:
+        return None
+    if repeated is None or not all(re.search(pattern, word) for word in words):
+        return None
+    alphabet, least = repeated
+    outside = _intersect(_complement([*alphabet, *_SPECIAL]), [(0x20, 0x7E)])
+    if not outside:
+        return None
+    body = "".join(_class_range(low, high) for low, high in outside)
+    body = f"{ANY_CANONICAL}*[{body}]{ANY_CANONICAL}*"
+    return f"(?:{body})?" if least == 1 else body
+
+
+def _repeated_class(pattern: str) -> tuple[Ranges, int] | None:
+    """(the class, the least count: 0 or 1) of a pattern that is one character class repeated
+    over the whole string (``^[a-z]*$``, ``^\\w+$``), else ``None``."""
+    items = _unwrap(list(_parse(pattern)))
+    if not items or not _is_anchor(items[0], ("AT_BEGINNING", "AT_BEGINNING_STRING")):
+        return None
+    items = items[1:]
     if len(items) != 2 or not _is_anchor(items[1], ("AT_END", "AT_END_STRING")):
         return None
     op, arg = items[0]
@@ -550,7 +592,7 @@ def pattern_key_not_in(pattern: str, words: Iterable[str]) -> str | None:
         alphabet = _category(str(value))
     else:
         return None
-    return not_in([*words, *([""] if arg[0] == 1 else [])], alphabet=alphabet)
+    return alphabet, int(arg[0])
 
 
 def disjoint_patterns(patterns: list[str]) -> bool:
