@@ -380,7 +380,7 @@ def test_keys_outside_one_class_pattern_take_additional_properties() -> None:
     check(
         schema,
         [{"ab": 1, "Ab": "s"}, {"x-1": "s", "a_b": 2}, {"": "e"}, {"a b": "s"}],
-        [{"ab": "s"}, {"Ab": 1}, {"": 1}, "RAW:{\"ab\\n\":\"s\"}"],
+        [{"ab": "s"}, {"Ab": 1}, {"": 1}, 'RAW:{"ab\\n":"s"}'],
     )
     # any additional value, and a declared name matching the pattern
     schema = {
@@ -625,6 +625,25 @@ def test_any_number_spellings() -> None:
         assert matches({"type": "number"}, text), text
     for text in invalid:
         assert not matches({"type": "number"}, text), text
+
+
+def test_a_subschema_used_again_inside_itself_without_a_cycle_is_no_recursion() -> None:
+    config = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    schema = {
+        "definitions": {"config": config},
+        "allOf": [
+            {"$ref": "#/definitions/config"},
+            {"properties": {"inner": {"$ref": "#/definitions/config"}}},
+        ],
+    }
+    regex = json_schema_to_regex(schema, max_depth=0)
+    assert re.fullmatch(regex, '{"a":1,"inner":{"a":2}}')
+    assert not re.fullmatch(regex, '{"a":1,"inner":{"a":"2"}}')
+    # a cycle is still unrolled max_depth levels
+    tree = {"type": "object", "properties": {"kid": {"$ref": "#"}}, "additionalProperties": False}
+    regex = json_schema_to_regex(tree, max_depth=1)
+    assert re.fullmatch(regex, '{"kid":{"kid":{}}}')
+    assert not re.fullmatch(regex, '{"kid":{"kid":{"kid":{}}}}')
 
 
 def test_free_form_values_unrolled_as_deep_as_the_size_allows() -> None:

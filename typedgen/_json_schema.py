@@ -237,8 +237,9 @@ def json_schema_to_regex(
     if max_depth < 0:
         raise ValueError("max_depth must be >= 0")
     found: tuple[str | None, _Compiler] | None = None
+    recursion: dict[str, bool] = {}
     for depth in range(max_depth, -1, -1):
-        compiler = _Compiler(schema, whitespace, depth)
+        compiler = _Compiler(schema, whitespace, depth, recursion=recursion)
         try:
             regex = compiler.value(schema, "")
             unrolled = bool(compiler.cut or compiler.any_used)
@@ -496,7 +497,9 @@ class _Compiler:
     max_depth: int
     cut: str = ""  # pointer of a $ref that recursion cut off (for the error message)
     any_used: bool = False  # whether an "any value" was unrolled
-    depth: dict[str, int] = field(default_factory=dict)
+    depth: dict[str, int] = field(default_factory=dict)  # of $ref targets that recur
+    # $ref target -> whether it can reach itself through $refs (shared by every compiler of a root)
+    recursion: dict[str, bool] = field(default_factory=dict)
     # (id of the subschema, pointer, recursion state) -> (the subschema, kept alive so that its
     # id is not reused, and its regex)
     memo: dict[tuple[int, str, tuple[tuple[str, int], ...]], tuple[Any, str | None]] = field(
@@ -575,11 +578,12 @@ class _Compiler:
         alternatives: list[_Flat] = [] if own is None else [own]
         if "$ref" in schema:
             target, target_pointer = self._resolve(schema["$ref"], pointer)
-            count = self.depth.get(target_pointer, 0)
-            if count >= self.max_depth + 1:
-                self.cut = self.cut or f"{pointer}"
-                return []
-            self.depth[target_pointer] = count + 1
+            if self._recursive(target, target_pointer):
+                count = self.depth.get(target_pointer, 0)
+                if count >= self.max_depth + 1:
+                    self.cut = self.cut or f"{pointer}"
+                    return []
+                self.depth[target_pointer] = count + 1
             alternatives = self._conj(alternatives, self.flatten(target, target_pointer), pointer)
         for index, sub in enumerate(_list(schema, "allOf", pointer)):
             sub_pointer = f"{pointer}/allOf/{index}"
@@ -822,6 +826,45 @@ class _Compiler:
 
     # ----- $ref
 
+    def _recursive(self, target: Any, target_pointer: str) -> bool:
+        """Whether the subschema ``target`` can reach itself through ``$ref``s (only those are
+        unrolled and counted; a subschema used again inside itself without a cycle is not)."""
+        if target_pointer not in self.recursion:
+            seen = {target_pointer}
+            stack = [target]
+            found = False
+            while stack and not found:
+                for node, node_pointer in self._refs_under(stack.pop()):
+                    found = node_pointer == target_pointer
+                    if found:
+                        break
+                    if node_pointer not in seen:
+                        seen.add(node_pointer)
+                        stack.append(node)
+            self.recursion[target_pointer] = found
+        return self.recursion[target_pointer]
+
+    def _refs_under(self, node: Any) -> Iterator[tuple[Any, str]]:
+        """The targets of the ``$ref``s anywhere in ``node`` (unresolvable ones skipped: they
+        are refused where they are used)."""
+        if isinstance(node, Mapping):
+            ref = node.get("$ref")
+            target: tuple[Any, str] | None = None
+            if isinstance(ref, str):
+                try:
+                    target = self._resolve(ref, "")
+                except SchemaError:
+                    target = None
+            if target is not None:
+                yield target
+            for value in node.values():
+                if isinstance(value, (Mapping, list)):
+                    yield from self._refs_under(value)
+        elif isinstance(node, list):
+            for value in node:
+                if isinstance(value, (Mapping, list)):
+                    yield from self._refs_under(value)
+
     def _resolve(self, ref: Any, pointer: str) -> tuple[Any, str]:
         if not isinstance(ref, str):
             raise SchemaError("$ref must be a string", pointer=pointer, keyword="$ref")
@@ -999,7 +1042,13 @@ class _Compiler:
                     # unrolled only as deep as the values nest: a value is matched as exactly,
                     # and "any value" stays small (Python's re compiles it quickly)
                     levels = min(self.max_depth, max(_nesting(v) for v in flat.enum or ()))
-                    compact = _Compiler(self.root, Whitespace(), levels, depth=dict(self.depth))
+                    compact = _Compiler(
+                        self.root,
+                        Whitespace(),
+                        levels,
+                        depth=dict(self.depth),
+                        recursion=self.recursion,
+                    )
                     regex = compact.generate(rest)
                     if regex is None:
                         return None
@@ -1378,7 +1427,9 @@ class _Compiler:
         if not flat.property_names:
             return True
         # a name is a string: no nesting to unroll
-        compact = _Compiler(self.root, Whitespace(), 0, depth=dict(self.depth))
+        compact = _Compiler(
+            self.root, Whitespace(), 0, depth=dict(self.depth), recursion=self.recursion
+        )
         regex = compact.all_of(flat.property_names)
         return regex is not None and re.fullmatch(regex, _dumps(name)) is not None
 
