@@ -489,22 +489,21 @@ def _not_in(words: frozenset[str], alphabet: tuple[tuple[int, int], ...] | None)
             stop, leave = build(child)
             literal = _escape_code(ord(char))
             if stop is not None:
-                stops.append(literal + _optional_group(stop))
+                stops.append(literal + stop)
             if leave is not None:
-                leaves.append(literal + _optional_group(leave))
+                leaves.append(literal + leave)
         return _alternatives(stops), _alternatives(leaves)
 
     def prefixes(node: Mapping[str, Any]) -> str:
         """Every path from here into the trie (the empty one included)."""
         paths = [""] + [
-            _escape_code(ord(char)) + _optional_group(prefixes(child))
-            for char, child in sorted(node.items())
+            _escape_code(ord(char)) + prefixes(child) for char, child in sorted(node.items())
         ]
         return _alternatives(paths) or ""
 
     stop, leave = build(trie)
     if ascii_only and non_ascii:
-        leave_non_ascii = _optional_group(prefixes(trie)) + (
+        leave_non_ascii = prefixes(trie) + (
             r"[^\x00-\x7f]" if alphabet is None else (charset_regex(non_ascii) or "")
         )
         leave = _alternatives([p for p in (leave, leave_non_ascii) if p is not None])
@@ -512,7 +511,7 @@ def _not_in(words: frozenset[str], alphabet: tuple[tuple[int, int], ...] | None)
         p
         for p in (
             stop,
-            None if leave is None or unit is None else f"{_optional_group(leave)}{unit}*",
+            None if leave is None or unit is None else f"{leave}{unit}*",
         )
         if p is not None
     ]
@@ -640,19 +639,15 @@ def _has_assertion(items: list[tuple[Any, Any]]) -> bool:
 
 
 def _alternatives(parts: list[str]) -> str | None:
-    """Alternation that keeps a possible empty alternative as ``(?:...)?``."""
+    """Alternation that keeps a possible empty alternative as ``(?:...)?``; never an alternation
+    at the top level, so it concatenates as it is.  ``parts`` do not have one either."""
     nonempty = [p for p in parts if p]
     if not nonempty:
         return "" if parts else None
-    body = nonempty[0] if len(nonempty) == 1 else "(?:" + "|".join(nonempty) + ")"
-    return f"(?:{body})?" if len(nonempty) < len(parts) else body
-
-
-def _optional_group(regex: str) -> str:
-    """``regex`` as one atom to concatenate after a literal."""
-    if not regex or (regex.startswith("(?:") and regex.endswith(")?")):
-        return regex
-    return f"(?:{regex})"
+    if len(nonempty) == 1:
+        return f"(?:{nonempty[0]})?" if len(parts) > 1 else nonempty[0]
+    body = "|".join(nonempty)
+    return f"(?:{body})?" if len(nonempty) < len(parts) else f"(?:{body})"
 
 
 # --- formats ----------------------------------------------------------------------------------
