@@ -71,9 +71,10 @@ DEFAULT_MAX_DEPTH = 3
 """Nesting levels to which recursive ``$ref`` and schemas allowing any JSON value are unrolled
 at most (fewer where the regex would be larger than :data:`PREFERRED_REGEX_SIZE`)."""
 
-PREFERRED_REGEX_SIZE = 100_000
+PREFERRED_REGEX_SIZE = 300_000
 """Unrolling stops one level short (down to none) while the regex would be larger than this:
-each level multiplies the size of "any value" by about four, and compile time with it."""
+each level multiplies the size of "any value" by about four, and compile time with it (some
+30 ms at this size)."""
 
 MAX_REGEX_SIZE = 1_000_000
 """Largest regex produced, in the units of :func:`regex_size` (about the number of NFA nodes it
