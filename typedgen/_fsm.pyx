@@ -364,6 +364,11 @@ cdef class RegexAutomaton(Automaton):
     ``max_states`` bounds the number of DFA states; exceeding it raises StateLimitError (for
     ``pattern``) from whichever call needed the new state. Not thread-safe by itself: a
     :class:`Guide` serializes every use of its automaton.
+
+    The NFA's repeat blocks (long counted repeats, see ``typedgen._regex.Nfa``) are expanded
+    virtually: the nodes of their later copies are numbered after the NFA's own, and their edges
+    and distances derived from the first copy as DFA states reach them, so a repeat costs one
+    copy however many it allows.
     """
 
     cdef int num_nodes, accept_node, max_states, n_states, cap_states
