@@ -1,7 +1,9 @@
 """JSON Schema coverage and soundness: typedgen against xgrammar, llguidance and outlines_core.
 
 Over the public MaskBench split (``../shared/data/maskbench-public``; ``--limit`` schemas per
-subset, all subsets by default), for every schema and every engine, in one run and with the same
+subset, all subsets by default) and the JSON-Schema-Test-Suite (``../shared/data/
+json-schema-test-suite``, draft 2020-12, one case per test group, as subset
+``JSON-Schema-Test-Suite``), for every schema and every engine, in one run and with the same
 token bytes (typedgen's Vocabulary of a 32k SentencePiece tokenizer):
 
 * **compiled** or refused (typedgen: the ``SchemaError`` reason; peers: their error), within
@@ -65,6 +67,8 @@ from typedgen._compiler import compile_regex
 from typedgen.testing import load_tokenizer
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "maskbench-public"
+SUITE = DATA.parent / "json-schema-test-suite"
+SUITE_SUBSET = "JSON-Schema-Test-Suite"
 
 
 @dataclass
@@ -384,6 +388,19 @@ def measure_with_timeout(bench: Bench, engine: str, case: dict[str, Any]) -> Out
 # --- driver ------------------------------------------------------------------------------------
 
 
+def load_cases(data: Path, suite: Path) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """(name, case) per subset: the MaskBench files, and each JSON-Schema-Test-Suite test group
+    (the same ``schema``/``tests`` shape) when ``suite`` is present."""
+    by_subset: dict[str, list[tuple[str, dict[str, Any]]]] = collections.defaultdict(list)
+    for path in sorted(glob.glob(str(data / "*.json"))):
+        case = json.loads(Path(path).read_text(encoding="utf-8"))
+        by_subset[subset_of(path)].append((Path(path).name, case))
+    for path in sorted(glob.glob(str(suite / "*.json"))):
+        for index, group in enumerate(json.loads(Path(path).read_text(encoding="utf-8"))):
+            by_subset[SUITE_SUBSET].append((f"{Path(path).stem}#{index}", group))
+    return by_subset
+
+
 def subset_of(path: str) -> str:
     name = os.path.basename(path)
     if "---" in name:
@@ -460,6 +477,7 @@ def table(header: list[str], rows: list[list[object]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--suite", type=Path, default=SUITE)
     parser.add_argument("--subsets", nargs="*", default=None)
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument(
@@ -477,9 +495,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.data.is_dir():
         raise SystemExit(f"no MaskBench data at {args.data}")
-    by_subset: dict[str, list[str]] = collections.defaultdict(list)
-    for path in sorted(glob.glob(str(args.data / "*.json"))):
-        by_subset[subset_of(path)].append(path)
+    by_subset = load_cases(args.data, args.suite)
     subsets = args.subsets or sorted(by_subset)
     bench = Bench(args)
     reasons: collections.Counter[str] = collections.Counter()
@@ -488,8 +504,7 @@ def main() -> None:
     for subset in subsets:
         rows: dict[str, list[Outcome]] = {e: [] for e in args.engines}
         recursion[subset] = 0
-        for path in by_subset[subset][: args.limit]:
-            case = json.loads(Path(path).read_text(encoding="utf-8"))
+        for name, case in by_subset[subset][: args.limit]:
             cyclic = recursive(case["schema"])
             recursion[subset] += cyclic
             for engine in args.engines:
@@ -498,7 +513,7 @@ def main() -> None:
                 if engine == "typedgen" and not outcome.compiled:
                     reasons[outcome.error[:110]] += 1
                 if args.details and not outcome.sound:
-                    print(_detail(engine, Path(path).name, outcome, cyclic), flush=True)
+                    print(_detail(engine, name, outcome, cyclic), flush=True)
         print(f"\n### {subset} ({len(rows[args.engines[0]])} schemas)\n")
         body = []
         for engine, outcomes in rows.items():
