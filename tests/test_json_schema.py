@@ -601,6 +601,51 @@ def test_negated_keywords_hold_for_values_of_other_types(schema: dict[str, Any])
         assert bool(regex.fullmatch(text)) == validator.is_valid(json.loads(text)), text
 
 
+@pytest.mark.parametrize(
+    "schema",
+    [
+        # "events" an array of names, or one name: objects without "events" match both
+        {
+            "type": "object",
+            "oneOf": [
+                {"properties": {"events": {"type": "array", "items": {"enum": ["a", "b"]}}}},
+                {"properties": {"events": {"enum": ["a", "b"]}}},
+            ],
+        },
+        # objects told apart by a required member; other values match every branch
+        {
+            "oneOf": [
+                {
+                    "properties": {"kind": {"enum": ["x"]}, "v": {"type": "integer"}},
+                    "required": ["kind"],
+                    "additionalProperties": False,
+                },
+                {
+                    "properties": {"kind": {"enum": ["y"]}, "w": {"type": "string"}},
+                    "required": ["kind"],
+                    "additionalProperties": False,
+                },
+            ]
+        },
+    ],
+)
+def test_one_of_negation_may_leave_out_what_lies_outside_the_branch(
+    schema: dict[str, Any],
+) -> None:
+    regex = re.compile(json_schema_to_regex(schema, max_depth=1))
+    validator = jsonschema.Draft202012Validator(schema)
+    texts = ["5", '"a"', "{}", '{"events":["a"]}', '{"events":"a"}', '{"events":["c"]}']
+    texts += ['{"events":"c"}', '{"events":5}', '{"kind":"x"}', '{"kind":"x","v":1}']
+    texts += ['{"kind":"y","w":"s"}', '{"kind":"y","v":1}', '{"kind":"z"}', "[]"]
+    for text in texts:
+        assert bool(regex.fullmatch(text)) == validator.is_valid(json.loads(text)), text
+
+
+def test_one_of_negation_that_would_lose_values_is_refused() -> None:
+    error = refused({"oneOf": [{"pattern": "^a"}, {"type": "string", "maxLength": 3}]}, "oneOf")
+    assert "negation of 'pattern'" in error.reason
+
+
 def test_ref_overrides_its_siblings_in_drafts_3_to_7() -> None:
     base = {"type": "object", "properties": {"x": {"type": "integer"}}}
     sibling = {"$ref": "#/definitions/base", "properties": {"y": {"type": "string"}}}

@@ -154,6 +154,29 @@ _REFUSED = frozenset(
     }
 )
 _BOUND_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+# Keywords that constrain values of one type only (their complement holds values of that type)
+_KEYWORD_TYPES: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("pattern", "format"), frozenset({"string"})),
+    **dict.fromkeys(("multipleOf",), frozenset({"integer", "number"})),
+    **dict.fromkeys(
+        ("items", "prefixItems", "additionalItems", "unevaluatedItems", "uniqueItems"),
+        frozenset({"array"}),
+    ),
+    **dict.fromkeys(
+        (
+            "additionalProperties",
+            "patternProperties",
+            "propertyNames",
+            "unevaluatedProperties",
+            "minProperties",
+            "maxProperties",
+            "dependencies",
+            "dependentRequired",
+            "dependentSchemas",
+        ),
+        frozenset({"object"}),
+    ),
+}
 # Formats defined by the drafts but not honoured: refused.  Unknown formats are annotations.
 _SPEC_FORMATS = frozenset(
     {
@@ -405,6 +428,15 @@ class _Flat:
         return merged
 
 
+def _member_is(name: str, flat: _Flat, pointer: str) -> _Flat:
+    """Objects that have a member ``name`` whose value satisfies ``flat``."""
+    return _Flat(
+        types=frozenset({"object"}),
+        required=(name,),
+        properties=((name, ((_Negated((flat,)), pointer),)),),
+    )
+
+
 def _unique_subs(subs: tuple[_Sub, ...]) -> tuple[_Sub, ...]:
     """``subs`` without repeats (the same subschema at the same pointer)."""
     seen: set[tuple[int, str]] = set()
@@ -649,8 +681,9 @@ class _Compiler:
         return out
 
     def _one_of(self, schema: Mapping[str, Any], pointer: str, base: list[_Flat]) -> list[_Flat]:
-        """Exactly one branch: branches that may overlap are intersected with the negation of
-        the others (refused when a negation cannot be expressed)."""
+        """Exactly one branch: the values of a branch of the types on which another branch may
+        overlap it are intersected with the negation of that branch (refused when the negation
+        cannot be expressed, unless what it leaves out lies outside the first branch)."""
         subs = _list(schema, "oneOf", pointer)
         branches: list[list[_Flat]] = []
         for index, sub in enumerate(subs):
@@ -661,20 +694,48 @@ class _Compiler:
         for i, left in enumerate(branches):
             alternatives = left
             for j, right in enumerate(branches):
-                if i == j or all(self._disjoint(a, b) for a in alternatives for b in right):
+                overlap = set() if i == j else self._overlap(alternatives, right)
+                if not overlap:
                     continue
+                lost: list[tuple[_Flat, str]] = []
+                reason = ""
                 try:
-                    negated = self.negate(subs[j], f"{pointer}/oneOf/{j}")
+                    negated = self.negate(subs[j], f"{pointer}/oneOf/{j}", lost=lost)
                 except SchemaError as error:
+                    reason = error.reason
+                # values of the overlapping types meet the negation; the others stay as they are
+                kept = [replace(a, types=a.types - overlap) for a in alternatives]
+                at_risk = [replace(a, types=a.types & overlap) for a in alternatives]
+                for flat, why in lost:
+                    if not reason and not all(self._disjoint(a, flat) for a in at_risk):
+                        reason = why
+                if reason:
                     raise SchemaError(
                         f"oneOf branches {i} and {j} may both match the same value, and exactly-"
-                        f"one cannot be expressed ({error.reason})",
+                        f"one cannot be expressed ({reason})",
                         pointer=pointer,
                         keyword="oneOf",
-                    ) from None
-                alternatives = self._conj(alternatives, negated, pointer)
+                    )
+                alternatives = [a for a in kept if a.types] + self._conj(
+                    [a for a in at_risk if a.types], negated, pointer
+                )
             out.extend(alternatives)
         return out
+
+    def _overlap(self, left: list[_Flat], right: list[_Flat]) -> set[str]:
+        """The types of the values that may satisfy an alternative of both ``left`` and
+        ``right`` (conservative: a type is left out only when it is sure to be disjoint)."""
+        kinds: set[str] = set()
+        for a in left:
+            for b in right:
+                merged = a.conj(b)
+                if merged is not None:
+                    kinds.update(
+                        k for k in merged.types if not self._disjoint_type(k, a, b, merged)
+                    )
+        if kinds & {"integer", "number"}:
+            kinds |= {"integer", "number"}
+        return kinds
 
     def _disjoint(self, a: _Flat, b: _Flat) -> bool:
         """True only when no value satisfies both (a conservative check)."""
@@ -725,7 +786,9 @@ class _Compiler:
 
     # ----- negation (for `not` and the else-branch of `if`)
 
-    def negate(self, schema: Any, pointer: str) -> list[_Flat]:
+    def negate(
+        self, schema: Any, pointer: str, *, lost: list[tuple[_Flat, str]] | None = None
+    ) -> list[_Flat]:
         """The complement of ``schema`` as a union of flat schemas.
 
         Exact for types, const/enum, bounds, lengths, ``required`` and ``properties`` whose
@@ -733,6 +796,10 @@ class _Compiler:
         remainder cannot be written (e.g. "numbers except 3" drops numbers).  Refused otherwise.
         A keyword that applies to one type (bounds, lengths, ``required``...) holds for every
         value of the other types, so its complement holds values of its own type only.
+
+        With ``lost``, a keyword whose complement cannot be expressed is left out instead of
+        refused (the complement narrowed), and ``lost`` gets a flat schema holding every value
+        left out (the keyword's type, at its place), with the reason.
         """
         if schema is True:
             return []
@@ -751,11 +818,16 @@ class _Compiler:
             out.append(_Flat(types=numbers, low=_Bound(high.value, not high.open)))
         for key, value in schema.items():
             if key not in _BOUND_KEYWORDS:
-                out.extend(self._negate_keyword(schema, key, value, pointer))
+                out.extend(self._negate_keyword(schema, key, value, pointer, lost))
         return out
 
     def _negate_keyword(
-        self, schema: Mapping[str, Any], key: str, value: Any, pointer: str
+        self,
+        schema: Mapping[str, Any],
+        key: str,
+        value: Any,
+        pointer: str,
+        lost: list[tuple[_Flat, str]] | None,
     ) -> list[_Flat]:
         if key in _IGNORED or key in ("then", "else") or key.startswith("x-"):
             return []
@@ -798,32 +870,34 @@ class _Compiler:
             out = []
             for name, sub in value.items():
                 sub_pointer = f"{pointer}/properties/{escape_pointer_token(name)}"
-                for negated in self.negate(sub, sub_pointer):
-                    out.append(
-                        _Flat(
-                            types=frozenset({"object"}),
-                            required=(name,),
-                            properties=((name, ((_Negated((negated,)), sub_pointer),)),),
-                        )
-                    )
+                sub_lost: list[tuple[_Flat, str]] | None = None if lost is None else []
+                for negated in self.negate(sub, sub_pointer, lost=sub_lost):
+                    out.append(_member_is(name, negated, sub_pointer))
+                if lost is not None and sub_lost:
+                    lost.extend((_member_is(name, f, sub_pointer), why) for f, why in sub_lost)
             return out
         if key == "not":
             return self.flatten(value, f"{pointer}/not")
         if key == "anyOf":
             result = [_Flat()]
             for index, sub in enumerate(value):
-                result = self._conj(result, self.negate(sub, f"{pointer}/anyOf/{index}"), pointer)
+                complement = self.negate(sub, f"{pointer}/anyOf/{index}", lost=lost)
+                result = self._conj(result, complement, pointer)
             return result
         if key == "allOf":
             return [
-                f for i, sub in enumerate(value) for f in self.negate(sub, f"{pointer}/allOf/{i}")
+                f
+                for i, sub in enumerate(value)
+                for f in self.negate(sub, f"{pointer}/allOf/{i}", lost=lost)
             ]
         if key == "$ref":
             target, target_pointer = self._resolve(value, pointer)
-            return self.negate(target, target_pointer)
-        raise SchemaError(
-            f"the negation of {key!r} cannot be expressed", pointer=pointer, keyword=key
-        )
+            return self.negate(target, target_pointer, lost=lost)
+        reason = f"the negation of {key!r} cannot be expressed"
+        if lost is None or key not in _KEYWORD_TYPES:
+            raise SchemaError(reason, pointer=pointer, keyword=key)
+        lost.append((_Flat(types=_KEYWORD_TYPES[key]), reason))
+        return []
 
     # ----- $ref
 
