@@ -21,6 +21,7 @@ import typedgen
 from typedgen import SchemaError, Whitespace, json_schema_to_regex
 from typedgen._json_schema import DEFAULT_MAX_DEPTH, PREFERRED_REGEX_SIZE, regex_size
 from typedgen._json_schema_numbers import decimal_range, integer_range
+from typedgen._json_schema_strings import contents_disjoint
 
 
 def matches(schema: Any, text: str, **options: Any) -> bool:
@@ -172,6 +173,8 @@ def test_pattern() -> None:
     check({"type": "string", "pattern": "ab$", "minLength": 3}, ["xab", "abab"], ["ab", "abx"])
     check({"type": "string", "pattern": "[0-9]*", "maxLength": 2}, ["", "ab"], ["abc"])
     refused({"type": "string", "pattern": "a[0-9]*b", "maxLength": 3}, "pattern")
+    # a minLength that every match reaches already bounds nothing
+    check({"type": "string", "pattern": "\\.(html|htm)$", "minLength": 1}, ["a.htm", ".html"], [])
 
 
 @pytest.mark.parametrize(
@@ -639,6 +642,50 @@ def test_one_of_negation_may_leave_out_what_lies_outside_the_branch(
     texts += ['{"kind":"y","w":"s"}', '{"kind":"y","v":1}', '{"kind":"z"}', "[]"]
     for text in texts:
         assert bool(regex.fullmatch(text)) == validator.is_valid(json.loads(text)), text
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"oneOf": [{"pattern": "\\.js$"}, {"pattern": "\\.(html|htm)$"}]},
+        {"type": "string", "oneOf": [{"pattern": "^[^:]+$"}, {"pattern": "^[^:]+:[^:]+:[0-9]+$"}]},
+        {
+            "oneOf": [
+                {"pattern": "^[a-z0-9_-]{0,4}$"},
+                {"type": "string", "pattern": "\\{\\{.*\\}\\}"},
+            ]
+        },
+        {"type": "string", "oneOf": [{"pattern": "^[0-9]"}, {"pattern": "^\\$[A-Z]+"}]},
+    ],
+)
+def test_one_of_string_patterns_told_apart(schema: dict[str, Any]) -> None:
+    regex = re.compile(json_schema_to_regex(schema, max_depth=1))
+    validator = jsonschema.Draft202012Validator(schema)
+    texts = ['"a.js"', '"a.htm"', '"a.html"', '"a.txt"', '"ab"', '"a:b:1"', '"a:b"', '"{{x}}"']
+    texts += ['"a{{x}}"', '"1x"', '"$AB"', '"$1"', "5", "[]", "null", '"a\\n"', '""']
+    for text in texts:
+        valid = validator.is_valid(json.loads(text))
+        # a final newline that Python's $ lets follow a match is not produced (a narrowing)
+        assert bool(regex.fullmatch(text)) == valid or (valid and "\\n" in text), text
+
+
+def test_contents_disjoint() -> None:
+    assert contents_disjoint("\\.js$", "\\.css$")
+    assert contents_disjoint("^[^:]+$", "^[^:]+:[0-9]+$")
+    assert contents_disjoint("^a", "^[b-z]")
+    assert contents_disjoint("^[a-z]*$", "\\{")
+    # unsure, or overlapping: never claimed disjoint
+    for left, right in [
+        ("\\.js$", "s$"),
+        ("^a", "^a?b"),
+        ("^a", "b"),
+        ("^\\d+$", "x"),  # \d is Unicode in Python's re: not judged
+        ("^[a-z]*$", "^x"),
+        ("ab$", "b\n$"),
+        ("^a|^b", "^b"),
+        ("(?=a)", "^b"),
+    ]:
+        assert not contents_disjoint(left, right), (left, right)
 
 
 def test_one_of_negation_that_would_lose_values_is_refused() -> None:

@@ -56,6 +56,7 @@ from typedgen._json_schema_strings import (
     FORMATS,
     PatternError,
     canonical_literal,
+    contents_disjoint,
     disjoint_patterns,
     not_in,
     pattern_key_complement,
@@ -758,7 +759,10 @@ class _Compiler:
                 )
             return False
         if kind == "string":
-            return merged.max_length is not None and merged.min_length > merged.max_length
+            if merged.max_length is not None and merged.min_length > merged.max_length:
+                return True
+            # patterns only: formats are written narrower than validators read them
+            return any(contents_disjoint(x, y) for x in a.patterns for y in b.patterns)
         if kind == "array":
             return merged.max_items is not None and merged.min_items > merged.max_items
         if kind == "object":

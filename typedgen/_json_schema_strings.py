@@ -28,6 +28,7 @@ __all__ = [
     "FORMATS",
     "PatternError",
     "canonical_literal",
+    "contents_disjoint",
     "disjoint_patterns",
     "not_in",
     "pattern_key_complement",
@@ -360,7 +361,8 @@ def _anchored(
 ) -> str:
     body = _translate(branch)
     low, high = _width(branch)
-    bounded = min_length > 0 or max_length is not None
+    # a minLength that every match already reaches bounds nothing
+    bounded = (min_length > 0 and low < min_length) or max_length is not None
     if starts and ends:
         if low >= min_length and (max_length is None or (high is not None and high <= max_length)):
             return body
@@ -618,6 +620,169 @@ def disjoint_patterns(patterns: list[str]) -> bool:
         for j, b in enumerate(prefixes)
         if i != j
     )
+
+
+def contents_disjoint(left: str, right: str) -> bool:
+    """True only when no string is searched by both patterns (Python ``re`` semantics, so also
+    ECMA-262's): judged on the first characters of patterns anchored at the start, on the
+    literal endings of patterns anchored at the end, and on the characters one pattern must
+    contain that the other, anchored at both ends, never holds.  ``False`` when unsure."""
+    try:
+        a, b = list(_parse(left)), list(_parse(right))
+    except PatternError:
+        return False
+    return (
+        _first_disjoint(a, b)
+        or _endings_disjoint(a, b)
+        or _lacks_needed_char(a, b)
+        or _lacks_needed_char(b, a)
+    )
+
+
+_ALL: Ranges = [(0, _MAX)]
+_PYTHON_DOT: Ranges = _complement([(0x0A, 0x0A)])
+_START = ("AT_BEGINNING", "AT_BEGINNING_STRING")
+_END = ("AT_END", "AT_END_STRING")
+
+
+def _first_disjoint(a: list[tuple[Any, Any]], b: list[tuple[Any, Any]]) -> bool:
+    if not (a and b and _is_anchor(a[0], _START) and _is_anchor(b[0], _START)):
+        return False
+    first_a, empty_a = _first(a[1:])
+    first_b, empty_b = _first(b[1:])
+    return not empty_a and not empty_b and not _intersect(first_a, first_b)
+
+
+def _first(items: list[tuple[Any, Any]]) -> tuple[Ranges, bool]:
+    """(a superset of the first characters of a match, whether a match may be empty)."""
+    chars: Ranges = []
+    for op, arg in items:
+        name = str(op)
+        if name == "AT":
+            continue
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            sub, empty = _first(list(arg[2]))
+            empty = empty or arg[0] == 0
+        elif name == "SUBPATTERN":
+            sub, empty = _first(list(arg[3]))
+        elif name == "BRANCH":
+            parts = [_first(list(branch)) for branch in arg[1]]
+            sub = _normalize([r for ranges, _ in parts for r in ranges])
+            empty = any(e for _, e in parts)
+        else:
+            sub, empty = _chars(op, arg), False
+        chars = _normalize(chars + sub)
+        if not empty:
+            return chars, False
+    return chars, True
+
+
+def _chars(op: Any, arg: Any) -> Ranges:
+    """A superset of the characters one item matches (``\\d``, ``\\w``, ``\\s``: any)."""
+    name = str(op)
+    if name == "LITERAL":
+        return [(int(arg), int(arg))]
+    if name == "NOT_LITERAL":
+        return _complement([(int(arg), int(arg))])
+    if name == "ANY":
+        return _PYTHON_DOT
+    if name == "IN" and not any(str(o) == "CATEGORY" for o, _ in arg):
+        return _ranges_of_in(arg)
+    return _ALL
+
+
+def _alphabet(items: list[tuple[Any, Any]]) -> Ranges:
+    """A superset of the characters of any match."""
+    chars: Ranges = []
+    for op, arg in items:
+        name = str(op)
+        if name == "AT":
+            continue
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            sub = _alphabet(list(arg[2]))
+        elif name == "SUBPATTERN":
+            sub = _alphabet(list(arg[3]))
+        elif name == "BRANCH":
+            sub = [r for branch in arg[1] for r in _alphabet(list(branch))]
+        else:
+            sub = _chars(op, arg)
+        chars = _normalize(chars + sub)
+    return chars
+
+
+def _needed(items: list[tuple[Any, Any]]) -> set[int]:
+    """Characters that every match contains."""
+    needed: set[int] = set()
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            needed.add(int(arg))
+        elif name == "SUBPATTERN":
+            needed |= _needed(list(arg[3]))
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and arg[0] >= 1:
+            needed |= _needed(list(arg[2]))
+        elif name == "BRANCH":
+            needed |= set.intersection(*(_needed(list(branch)) for branch in arg[1]))
+    return needed
+
+
+def _lacks_needed_char(a: list[tuple[Any, Any]], b: list[tuple[Any, Any]]) -> bool:
+    """Whether ``a`` is anchored at both ends and never holds a character ``b`` needs (a
+    final newline, which ``$`` lets follow, counted in ``a``'s characters)."""
+    if len(a) < 2 or not _is_anchor(a[0], _START) or not _is_anchor(a[-1], _END):
+        return False
+    alphabet = _normalize([*_alphabet(a[1:-1]), (0x0A, 0x0A)])
+    return any(not _intersect(alphabet, [(c, c)]) for c in _needed(b))
+
+
+def _endings_disjoint(a: list[tuple[Any, Any]], b: list[tuple[Any, Any]]) -> bool:
+    ends_a, ends_b = _endings(a), _endings(b)
+    if not ends_a or not ends_b or any("\n" in e for e in ends_a | ends_b):
+        return False
+    return not any(x.endswith(y) or y.endswith(x) for x in ends_a for y in ends_b)
+
+
+def _endings(items: list[tuple[Any, Any]]) -> set[str]:
+    """Literal endings one of which ends every match of a pattern anchored at the end (empty
+    when there are none or too many)."""
+    if not items or not _is_anchor(items[-1], _END):
+        return set()
+    endings = {""}
+    for item in reversed(items[:-1]):
+        literals = _literals([item])
+        if literals is None:
+            break
+        endings = {literal + ending for literal in literals for ending in endings}
+        if len(endings) > 64:
+            return set()
+    return set() if endings == {""} else endings
+
+
+def _literals(items: list[tuple[Any, Any]]) -> set[str] | None:
+    """The strings a sequence of literals, groups and alternations matches (``None``: any
+    other construct, or more than 64 strings)."""
+    out = {""}
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            parts: set[str] | None = {chr(int(arg))}
+        elif name == "SUBPATTERN":
+            parts = _literals(list(arg[3]))
+        elif name == "BRANCH":
+            parts = set()
+            for branch in arg[1]:
+                found = _literals(list(branch))
+                if found is None:
+                    return None
+                parts |= found
+        else:
+            return None
+        if parts is None:
+            return None
+        out = {x + y for x in out for y in parts}
+        if len(out) > 64:
+            return None
+    return out
 
 
 def _is_anchor(item: tuple[Any, Any], kinds: tuple[str, ...]) -> bool:
