@@ -656,6 +656,9 @@ def test_one_of_negation_may_leave_out_what_lies_outside_the_branch(
             ]
         },
         {"type": "string", "oneOf": [{"pattern": "^[0-9]"}, {"pattern": "^\\$[A-Z]+"}]},
+        # an enum whose values no pattern of the other branch matches, or that it excludes
+        {"oneOf": [{"type": "string", "pattern": "\\{\\{.*\\}\\}"}, {"enum": ["ab", "$1"]}]},
+        {"oneOf": [{"enum": ["ab", "a:b"]}, {"type": "string", "not": {"enum": ["ab", "a:b"]}}]},
     ],
 )
 def test_one_of_string_patterns_told_apart(schema: dict[str, Any]) -> None:

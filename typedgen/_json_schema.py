@@ -429,6 +429,25 @@ class _Flat:
         return merged
 
 
+def _may_fit(value: Any, kind: str, flat: _Flat) -> bool:
+    """Whether the enum ``value`` is of type ``kind`` and may satisfy ``flat`` (judged on
+    ``not``-ed values and, for strings, lengths and patterns; unsure: True)."""
+    if not (_type_of(value) == kind or (kind == "number" and _type_of(value) == "integer")):
+        return False
+    if _in(value, flat.not_enum):
+        return False
+    if kind != "string":
+        return True
+    if len(value) < flat.min_length or (
+        flat.max_length is not None and len(value) > flat.max_length
+    ):
+        return False
+    try:
+        return all(re.search(pattern, value) for pattern in flat.patterns)
+    except re.error:
+        return True
+
+
 def _member_is(name: str, flat: _Flat, pointer: str) -> _Flat:
     """Objects that have a member ``name`` whose value satisfies ``flat``."""
     return _Flat(
@@ -747,10 +766,7 @@ class _Compiler:
 
     def _disjoint_type(self, kind: str, a: _Flat, b: _Flat, merged: _Flat) -> bool:
         if merged.enum is not None:
-            return not any(
-                _type_of(v) == kind or (kind == "number" and _type_of(v) == "integer")
-                for v in merged.enum
-            )
+            return not any(_may_fit(v, kind, merged) for v in merged.enum)
         if kind in ("integer", "number"):
             low, high = merged.low, merged.high
             if low is not None and high is not None:
