@@ -420,6 +420,32 @@ def test_several_pattern_properties_with_disjoint_literal_prefixes() -> None:
     )
     refused({"patternProperties": {"^a": {}, "^ab": {}}}, "patternProperties")
     refused({"patternProperties": {"a": {}, "^b": {}}}, "patternProperties")
+    # told apart by first characters or literal endings
+    schema = {
+        "type": "object",
+        "patternProperties": {
+            "^(cdn|Cdn)$": {"type": "integer"},
+            "^webOptimizer$": {"type": "string"},
+            "^weboptimizer$": {"type": "boolean"},
+            "\\.json$": {"type": "null"},
+        },
+        "additionalProperties": False,
+    }
+    check(
+        schema,
+        [{"Cdn": 1, "webOptimizer": "s", "weboptimizer": True, "a.json": None}],
+        [{"cdn": "1"}, {"weboptimizer": "s"}, {"CDN": 1}, {"a.json": 1}],
+    )
+
+
+def test_property_names_with_a_pattern_that_every_name_matches() -> None:
+    schema = {
+        "type": "object",
+        "propertyNames": {"pattern": "^[A-Z_]+$"},
+        "patternProperties": {".*": {"type": ["string", "number"]}},
+    }
+    check(schema, [{}, {"A_B": "x", "C": 1}], [{"a": "x"}, {"A": True}, {"": 1}])
+    refused({"propertyNames": {"maxLength": 2}, "patternProperties": {"^a": {}}}, "propertyNames")
 
 
 def test_pattern_properties_conjoined_with_additional_properties() -> None:

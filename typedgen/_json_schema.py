@@ -58,6 +58,7 @@ from typedgen._json_schema_strings import (
     canonical_literal,
     contents_disjoint,
     disjoint_patterns,
+    matches_every_string,
     not_in,
     pattern_key_complement,
     pattern_key_not_in,
@@ -482,6 +483,13 @@ def _tighter(a: _Bound | None, b: _Bound | None, *, lower: bool) -> _Bound | Non
     if a.value == b.value:
         return _Bound(a.value, a.open or b.open)
     return (a if a.value > b.value else b) if lower else (a if a.value < b.value else b)
+
+
+def _matches_every_string(pattern: str) -> bool:
+    try:
+        return matches_every_string(pattern)
+    except PatternError:
+        return False
 
 
 def _search(pattern: str, text: str) -> bool:
@@ -1531,6 +1539,11 @@ class _Compiler:
     def _extra_member(self, flat: _Flat, names: list[str]) -> str | None:
         """Regex of one member that is not a declared property (``None``: none allowed)."""
         colon = self._token(":")
+        patterns = list(dict.fromkeys(p for p, _ in flat.pattern_properties))
+        if len(patterns) == 1 and _matches_every_string(patterns[0]):
+            # every name matches the one pattern: its schema is what additional members meet
+            subs = tuple(s for _, pattern_subs in flat.pattern_properties for s in pattern_subs)
+            flat = replace(flat, pattern_properties=(), additional=_unique_subs(subs))
         if flat.pattern_properties:
             # keys that match no pattern need the complement of the patterns: produced for one
             # pattern of one repeated class, else not (a documented narrowing when
@@ -1546,8 +1559,9 @@ class _Compiler:
                 by_pattern.setdefault(pattern, []).extend(subs)
             if len(by_pattern) > 1 and not disjoint_patterns(list(by_pattern)):
                 raise SchemaError(
-                    "several patternProperties cannot be expressed (except patterns anchored "
-                    "at the start with literal prefixes none of which begins another)",
+                    "several patternProperties cannot be expressed (except patterns that no "
+                    "name matches two of, as told by literal prefixes, first characters or "
+                    "literal endings)",
                     pointer=flat.pointer("patternProperties"),
                     keyword="patternProperties",
                 )

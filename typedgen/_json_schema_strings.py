@@ -30,6 +30,7 @@ __all__ = [
     "canonical_literal",
     "contents_disjoint",
     "disjoint_patterns",
+    "matches_every_string",
     "not_in",
     "pattern_key_complement",
     "pattern_key_not_in",
@@ -528,16 +529,22 @@ def pattern_key_not_in(pattern: str, words: Iterable[str]) -> str | None:
     string without an assertion), and a pattern that is one character class repeated over the
     whole string (``^[a-zA-Z0-9_]*$``, ``^[a-z]+$``).
     """
-    items = _unwrap(list(_parse(pattern)))
-    if items and _is_anchor(items[0], ("AT_BEGINNING", "AT_BEGINNING_STRING")):
-        items = items[1:]
-    if not _has_assertion(items) and _width(items)[0] == 0:
+    if matches_every_string(pattern):
         return not_in(words)
     repeated = _repeated_class(pattern)
     if repeated is None:
         return None
     alphabet, least = repeated
     return not_in([*words, *([""] if least == 1 else [])], alphabet=alphabet)
+
+
+def matches_every_string(pattern: str) -> bool:
+    """Whether ``pattern`` is searched in every string (``.*``, ``^[a-z]*``: it matches the
+    empty string at the start without an assertion)."""
+    items = _unwrap(list(_parse(pattern)))
+    if items and _is_anchor(items[0], ("AT_BEGINNING", "AT_BEGINNING_STRING")):
+        items = items[1:]
+    return not _has_assertion(items) and _width(items)[0] == 0
 
 
 def pattern_key_complement(pattern: str, words: Iterable[str]) -> str | None:
@@ -597,29 +604,34 @@ def _repeated_class(pattern: str) -> tuple[Ranges, int] | None:
 
 
 def disjoint_patterns(patterns: list[str]) -> bool:
-    """Whether no string matches two of ``patterns`` (search semantics), judged on their
-    literal prefixes: each is anchored at the start and begins with literal characters, and no
-    prefix begins another (``^BIOS$``, ``^x-``, ``^platform_``)."""
-    prefixes = []
-    for pattern in patterns:
-        try:
-            items = _unwrap(list(_parse(pattern)))
-        except PatternError:
-            return False
-        if not items or not _is_anchor(items[0], ("AT_BEGINNING", "AT_BEGINNING_STRING")):
-            return False
-        prefix = ""
-        for op, arg in items[1:]:
-            if str(op) != "LITERAL":
-                break
-            prefix += chr(int(arg))
-        prefixes.append(prefix)
+    """Whether no string matches two of ``patterns`` (search semantics), judged pairwise: on
+    their literal prefixes (both anchored at the start and beginning with literal characters,
+    neither prefix beginning the other: ``^BIOS$``, ``^x-``, ``^platform_``), or as
+    :func:`contents_disjoint` judges."""
+    prefixes = [_literal_prefix(pattern) for pattern in patterns]
     return all(
-        not b.startswith(a)
+        (a is not None and b is not None and not a.startswith(b) and not b.startswith(a))
+        or contents_disjoint(patterns[i], patterns[j])
         for i, a in enumerate(prefixes)
         for j, b in enumerate(prefixes)
-        if i != j
+        if i < j
     )
+
+
+def _literal_prefix(pattern: str) -> str | None:
+    """The literal characters that begin every match of a pattern anchored at the start."""
+    try:
+        items = _unwrap(list(_parse(pattern)))
+    except PatternError:
+        return None
+    if not items or not _is_anchor(items[0], ("AT_BEGINNING", "AT_BEGINNING_STRING")):
+        return None
+    prefix = ""
+    for op, arg in items[1:]:
+        if str(op) != "LITERAL":
+            break
+        prefix += chr(int(arg))
+    return prefix
 
 
 def contents_disjoint(left: str, right: str) -> bool:
@@ -628,7 +640,7 @@ def contents_disjoint(left: str, right: str) -> bool:
     literal endings of patterns anchored at the end, and on the characters one pattern must
     contain that the other, anchored at both ends, never holds.  ``False`` when unsure."""
     try:
-        a, b = list(_parse(left)), list(_parse(right))
+        a, b = _unwrap(list(_parse(left))), _unwrap(list(_parse(right)))
     except PatternError:
         return False
     return (
