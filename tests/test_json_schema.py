@@ -173,6 +173,8 @@ def test_pattern() -> None:
     check({"type": "string", "pattern": "ab$", "minLength": 3}, ["xab", "abab"], ["ab", "abx"])
     check({"type": "string", "pattern": "[0-9]*", "maxLength": 2}, ["", "ab"], ["abc"])
     refused({"type": "string", "pattern": "a[0-9]*b", "maxLength": 3}, "pattern")
+    # a pattern searched in every string constrains nothing, length bounds stay
+    check({"type": "string", "pattern": "([0-9a-z]+)?", "maxLength": 3}, ["", "A-b"], ["abcd"])
     # a minLength that every match reaches already bounds nothing
     check({"type": "string", "pattern": "\\.(html|htm)$", "minLength": 1}, ["a.htm", ".html"], [])
 

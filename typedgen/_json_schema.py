@@ -1283,6 +1283,10 @@ class _Compiler:
         low, high = flat.min_length, flat.max_length
         if high is not None and low > high:
             return None
+        # a pattern searched in every string (``([a-z]+)?``) constrains nothing
+        flat = replace(
+            flat, patterns=tuple(p for p in flat.patterns if not _matches_every_string(p))
+        )
         constraints = [f"pattern {p!r}" for p in flat.patterns] + [
             f"format {f!r}" for f in flat.formats
         ]
