@@ -440,6 +440,21 @@ def test_several_pattern_properties_with_disjoint_literal_prefixes() -> None:
     )
 
 
+def test_pattern_properties_of_a_few_literal_names_some_declared() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"a": {"type": "integer"}},
+        "required": ["R"],
+        "patternProperties": {"^(a|b|R)$": {"minimum": 0}, "^\\.": {"type": "string"}},
+        "additionalProperties": False,
+    }
+    check(
+        schema,
+        [{"R": 1}, {"a": 2, "R": 1, "b": 3}, {"R": 1, ".x": "s"}],
+        [{"a": -1, "R": 1}, {"R": -1}, {"R": 1, "b": -1}, {"R": 1, "c": 1}, {"a": 1}],
+    )
+
+
 def test_property_names_with_a_pattern_that_every_name_matches() -> None:
     schema = {
         "type": "object",

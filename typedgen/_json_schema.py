@@ -62,6 +62,7 @@ from typedgen._json_schema_strings import (
     not_in,
     pattern_key_complement,
     pattern_key_not_in,
+    pattern_literals,
     pattern_regex,
     regex_width,
 )
@@ -1572,8 +1573,9 @@ class _Compiler:
             members = []
             for pattern, pattern_subs in by_pattern.items():
                 value = self.all_of_any(pattern_subs)
-                if value is not None:
-                    members.append(f'"{self._pattern_key(flat, pattern, names)}"{colon}{value}')
+                content = self._pattern_key(flat, pattern, names)
+                if value is not None and content is not None:
+                    members.append(f'"{content}"{colon}{value}')
             outside = None
             if len(by_pattern) == 1 and not any(s is False for s, _ in flat.additional):
                 outside = pattern_key_complement(next(iter(by_pattern)), names)
@@ -1604,11 +1606,15 @@ class _Compiler:
             key = f'"{not_in(names)}"' if names else f'"{CHAR}*"'
         return f"{key}{colon}{value}"
 
-    def _pattern_key(self, flat: _Flat, pattern: str, names: list[str]) -> str:
-        """Regex over the content of a name that matches ``pattern`` and is no declared name."""
+    def _pattern_key(self, flat: _Flat, pattern: str, names: list[str]) -> str | None:
+        """Regex over the content of a name that matches ``pattern`` and is no declared name
+        (``None``: no such name)."""
         try:
             if not any(_search(pattern, n) for n in names):
                 return pattern_regex(pattern)
+            literals = pattern_literals(pattern)
+            if literals is not None:  # a few names, some declared
+                return alternation(sorted(canonical_literal(w) for w in literals - set(names)))
             content = pattern_key_not_in(pattern, names)
         except PatternError as error:
             raise SchemaError(

@@ -34,6 +34,7 @@ __all__ = [
     "not_in",
     "pattern_key_complement",
     "pattern_key_not_in",
+    "pattern_literals",
     "pattern_regex",
     "regex_width",
 ]
@@ -538,6 +539,20 @@ def pattern_key_not_in(pattern: str, words: Iterable[str]) -> str | None:
     return not_in([*words, *([""] if least == 1 else [])], alphabet=alphabet)
 
 
+def pattern_literals(pattern: str) -> frozenset[str] | None:
+    """The strings a pattern anchored at both ends and made of literals, groups and
+    alternations matches (``^(cdn|Cdn)$``; a final newline that ``$`` also allows aside), else
+    ``None``."""
+    try:
+        items = _unwrap(list(_parse(pattern)))
+    except PatternError:
+        return None
+    if len(items) < 2 or not _is_anchor(items[0], _START) or not _is_anchor(items[-1], _END):
+        return None
+    literals = _literals(items[1:-1])
+    return None if literals is None else frozenset(literals)
+
+
 def matches_every_string(pattern: str) -> bool:
     """Whether ``pattern`` is searched in every string (``.*``, ``^[a-z]*``: it matches the
     empty string at the start without an assertion)."""
@@ -778,6 +793,8 @@ def _literals(items: list[tuple[Any, Any]]) -> set[str] | None:
         name = str(op)
         if name == "LITERAL":
             parts: set[str] | None = {chr(int(arg))}
+        elif name == "IN" and all(str(o) == "LITERAL" for o, _ in arg):
+            parts = {chr(int(a)) for _, a in arg}
         elif name == "SUBPATTERN":
             parts = _literals(list(arg[3]))
         elif name == "BRANCH":
