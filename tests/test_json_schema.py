@@ -579,6 +579,9 @@ def test_any_of_one_of_not_if() -> None:
     )
     check({"type": "integer", "not": {"enum": [1, 2]}}, [0, 3, -5], [1, 2])
     check({"type": "string", "not": {"const": "x"}}, ["y", "xx", ""], ["x"])
+    # the complement of a pattern that repeats one class over the whole string; others refused
+    check({"type": "string", "not": {"pattern": "^[a-z]{2,3}$"}}, ["a", "abcd", "a1", ""], ["ab"])
+    refused({"not": {"pattern": "^ab+$"}}, "pattern", "/not")
     check(
         {
             "if": {"properties": {"k": {"const": "n"}}},
@@ -635,6 +638,9 @@ def test_refs_and_recursion() -> None:
         {"if": {"minLength": 3}, "then": {"type": "string"}, "else": {"type": "integer"}},
         {"oneOf": [{"minimum": 3}, {"type": "string"}]},
         {"not": {"type": "string", "maxLength": 1}},
+        {"not": {"pattern": "^[a-c]+$"}},
+        {"not": {"pattern": "^[^a-c]{2,3}$"}},
+        {"type": "string", "not": {"pattern": "^[\\s.,*\\-]*$"}},
     ],
 )
 def test_negated_keywords_hold_for_values_of_other_types(schema: dict[str, Any]) -> None:
@@ -642,7 +648,7 @@ def test_negated_keywords_hold_for_values_of_other_types(schema: dict[str, Any])
     regex = re.compile(json_schema_to_regex(schema, max_depth=1))
     validator = jsonschema.Draft202012Validator(schema)
     texts = ["null", "true", "5", "2", "1.5", '"x"', '"abcd"', "[]", "[1]", "[1,2]", "{}"]
-    texts += ['{"a":1}', '{"a":"s"}']
+    texts += ['{"a":1}', '{"a":"s"}', '""', '"a"', '"ab"', '"bca"', '"xy"', '" .-"', '"a b"']
     for text in texts:
         assert bool(regex.fullmatch(text)) == validator.is_valid(json.loads(text)), text
 

@@ -470,6 +470,31 @@ def _unique_subs(subs: tuple[_Sub, ...]) -> tuple[_Sub, ...]:
     return tuple(out)
 
 
+_CLASS_RUN = re.compile(r"\^(\[(\^?)((?:[^\]\\]|\\.)+)\])(\*|\+|\{(\d+)(?:(,)(\d*))?\})\$")
+
+
+def _class_run_complement(pattern: str) -> list[_Flat] | None:
+    """The strings a ``pattern`` that repeats one character class over the whole string
+    (``^[C]+$``, ``^[^C]*$``, ``^[C]{m,n}$``) does not match: too short, too long, or holding a
+    character outside the class (written as the class negated, which the pattern translation
+    keeps to characters that both ECMA-262 and Python leave out).  ``None`` for other patterns."""
+    match = _CLASS_RUN.fullmatch(pattern)
+    if match is None:
+        return None
+    negated, body, repeat = match.group(2), match.group(3), match.group(4)
+    low, high = {"*": (0, None), "+": (1, None)}.get(repeat, (0, None))
+    if repeat.startswith("{"):
+        low = int(match.group(5))
+        high = low if match.group(6) is None else (int(match.group(7)) if match.group(7) else None)
+    strings = frozenset({"string"})
+    out = [_Flat(types=strings, patterns=(f"[{'' if negated else '^'}{body}]",))]
+    if low > 0:
+        out.append(_Flat(types=strings, max_length=low - 1))
+    if high is not None:
+        out.append(_Flat(types=strings, min_length=high + 1))
+    return out
+
+
 def _other_types(kinds: set[str] | frozenset[str]) -> _Flat:
     return _Flat(types=_ALL_TYPES - frozenset(kinds))
 
@@ -922,6 +947,10 @@ class _Compiler:
         if key == "$ref":
             target, target_pointer = self._resolve(value, pointer)
             return self.negate(target, target_pointer, lost=lost)
+        if key == "pattern" and isinstance(value, str):
+            strings_outside = _class_run_complement(value)
+            if strings_outside is not None:
+                return strings_outside
         reason = f"the negation of {key!r} cannot be expressed"
         if lost is None or key not in _KEYWORD_TYPES:
             raise SchemaError(reason, pointer=pointer, keyword=key)
