@@ -219,6 +219,8 @@ _DOT: Ranges = _complement([(0x0A, 0x0A), (0x0D, 0x0D), (0x2028, 0x2029)])
 
 # --- pattern translation ----------------------------------------------------------------------
 
+_REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")  # sre_parse names of repeats
+
 
 def _parse(pattern: str) -> Any:
     try:
@@ -270,7 +272,7 @@ def _translate(items: list[tuple[Any, Any]]) -> str:
             if add_flags or del_flags:
                 raise PatternError("inline flags are not supported")
             out.append("(?:" + _translate(list(sub)) + ")")
-        elif name in ("MAX_REPEAT", "POSSESSIVE_REPEAT", "MIN_REPEAT"):
+        elif name in _REPEATS:
             low, high, sub = arg
             body = _translate(list(sub))
             out.append(f"(?:{body}){_quantifier(int(low), int(high))}")
@@ -373,7 +375,7 @@ def _anchored(
             if not branch:
                 break
             op, arg = branch[index]
-            if str(op) not in ("MAX_REPEAT", "POSSESSIVE_REPEAT", "MIN_REPEAT"):
+            if str(op) not in _REPEATS:
                 continue
             rep_low, rep_high, sub = arg
             sub_low, sub_high = _width(list(sub))
@@ -426,7 +428,7 @@ def _shrink_edge(branch: list[tuple[Any, Any]], index: int) -> list[tuple[Any, A
     if not branch:
         return branch
     op, arg = branch[index]
-    if str(op) not in ("MAX_REPEAT", "POSSESSIVE_REPEAT", "MIN_REPEAT"):
+    if str(op) not in _REPEATS:
         return branch
     low, _, sub = arg
     if _width(list(sub)) != (1, 1):
@@ -680,24 +682,32 @@ def _first_disjoint(a: list[tuple[Any, Any]], b: list[tuple[Any, Any]]) -> bool:
     return not empty_a and not empty_b and not _intersect(first_a, first_b)
 
 
+def _nested(op: Any, arg: Any) -> list[list[tuple[Any, Any]]] | None:
+    """The item lists inside one parsed item: a repeat's or a group's body, a branch's
+    alternatives (``None`` for an item with nothing inside)."""
+    name = str(op)
+    if name in _REPEATS:
+        return [list(arg[2])]
+    if name == "SUBPATTERN":
+        return [list(arg[3])]
+    if name == "BRANCH":
+        return [list(branch) for branch in arg[1]]
+    return None
+
+
 def _first(items: list[tuple[Any, Any]]) -> tuple[Ranges, bool]:
     """(a superset of the first characters of a match, whether a match may be empty)."""
     chars: Ranges = []
     for op, arg in items:
-        name = str(op)
-        if name == "AT":
+        if str(op) == "AT":
             continue
-        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            sub, empty = _first(list(arg[2]))
-            empty = empty or arg[0] == 0
-        elif name == "SUBPATTERN":
-            sub, empty = _first(list(arg[3]))
-        elif name == "BRANCH":
-            parts = [_first(list(branch)) for branch in arg[1]]
-            sub = _normalize([r for ranges, _ in parts for r in ranges])
-            empty = any(e for _, e in parts)
-        else:
+        nested = _nested(op, arg)
+        if nested is None:
             sub, empty = _chars(op, arg), False
+        else:
+            parts = [_first(inner) for inner in nested]
+            sub = _normalize([r for ranges, _ in parts for r in ranges])
+            empty = any(e for _, e in parts) or (str(op) in _REPEATS and arg[0] == 0)
         chars = _normalize(chars + sub)
         if not empty:
             return chars, False
@@ -722,17 +732,10 @@ def _alphabet(items: list[tuple[Any, Any]]) -> Ranges:
     """A superset of the characters of any match."""
     chars: Ranges = []
     for op, arg in items:
-        name = str(op)
-        if name == "AT":
+        if str(op) == "AT":
             continue
-        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            sub = _alphabet(list(arg[2]))
-        elif name == "SUBPATTERN":
-            sub = _alphabet(list(arg[3]))
-        elif name == "BRANCH":
-            sub = [r for branch in arg[1] for r in _alphabet(list(branch))]
-        else:
-            sub = _chars(op, arg)
+        nested = _nested(op, arg)
+        sub = _chars(op, arg) if nested is None else [r for i in nested for r in _alphabet(i)]
         chars = _normalize(chars + sub)
     return chars
 
@@ -746,7 +749,7 @@ def _needed(items: list[tuple[Any, Any]]) -> set[int]:
             needed.add(int(arg))
         elif name == "SUBPATTERN":
             needed |= _needed(list(arg[3]))
-        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and arg[0] >= 1:
+        elif name in _REPEATS and arg[0] >= 1:
             needed |= _needed(list(arg[2]))
         elif name == "BRANCH":
             needed |= set.intersection(*(_needed(list(branch)) for branch in arg[1]))
