@@ -85,7 +85,12 @@ needs, below ``DEFAULT_MAX_NODES``; some 0.1 s to compile at the limit); a schem
 would be larger is refused (or, when recursion or "any value" unrolling makes it so, unrolled
 fewer levels)."""
 
-_COUNTED = re.compile(r"([\])])\{(\d+)(?:(,)(\d*))?\}")
+# counted repeats of a class and of a group, with the states one copy costs (each pattern starts
+# with a literal, which `re` searches for fast)
+_COUNTED = (
+    (re.compile(r"\]\{(\d+)(?:(,)(\d*))?\}"), 2),
+    (re.compile(r"\)\{(\d+)(?:(,)(\d*))?\}"), 30),
+)
 
 
 def regex_size(regex: str) -> int:
@@ -94,11 +99,11 @@ def regex_size(regex: str) -> int:
     costs about 2 states a copy, a group such as one string character about 30); repeats of
     ``VIRTUAL_COPIES`` or more copies are kept as one copy (see ``typedgen._regex``)."""
     size = len(regex) // 2
-    for match in _COUNTED.finditer(regex):
-        low = int(match.group(2))
-        high = low if match.group(3) is None else int(match.group(4) or low + 1)
-        if high < VIRTUAL_COPIES:
-            size += (2 if match.group(1) == "]" else 30) * high
+    for counted, cost in _COUNTED:
+        for low, comma, high in counted.findall(regex):
+            copies = int(low) if not comma else int(high or int(low) + 1)
+            if copies < VIRTUAL_COPIES:
+                size += cost * copies
     return size
 
 
