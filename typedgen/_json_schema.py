@@ -475,24 +475,31 @@ def _unique_subs(subs: tuple[_Sub, ...]) -> tuple[_Sub, ...]:
     return tuple(out)
 
 
-_CLASS_RUN = re.compile(r"\^(\[(\^?)((?:[^\]\\]|\\.)+)\])(\*|\+|\{(\d+)(?:(,)(\d*))?\})\$")
+_CLASS_RUN = re.compile(r"\^\[((?:[^\]\\^]|\\.)(?:[^\]\\]|\\.)*)\](\*|\+|\{(\d+)(?:(,)(\d*))?\})\$")
 
 
 def _class_run_complement(pattern: str) -> list[_Flat] | None:
-    """The strings a ``pattern`` that repeats one character class over the whole string
-    (``^[C]+$``, ``^[^C]*$``, ``^[C]{m,n}$``) does not match: too short, too long, or holding a
-    character outside the class (written as the class negated, which the pattern translation
-    keeps to characters that both ECMA-262 and Python leave out).  ``None`` for other patterns."""
+    """The strings a ``pattern`` that repeats one (not negated) character class over the whole
+    string (``^[C]+$``, ``^[C]{m,n}$``) does not match: too short, too long, or holding a
+    character outside the class other than a newline (Python's ``$`` lets one end a match; the
+    class negated is kept by the pattern translation to characters that both ECMA-262 and Python
+    leave out).  ``None`` for other patterns."""
     match = _CLASS_RUN.fullmatch(pattern)
     if match is None:
         return None
-    negated, body, repeat = match.group(2), match.group(3), match.group(4)
+    body, repeat = match.group(1), match.group(2)
     low, high = {"*": (0, None), "+": (1, None)}.get(repeat, (0, None))
     if repeat.startswith("{"):
-        low = int(match.group(5))
-        high = low if match.group(6) is None else (int(match.group(7)) if match.group(7) else None)
+        low = int(match.group(3))
+        high = low if match.group(4) is None else (int(match.group(5)) if match.group(5) else None)
+    # the class negated, with the newline added (before a final literal "-", which stays last)
+    outside = (
+        f"[^{body[:-1]}\\n-]"
+        if body.endswith("-") and not body.endswith("\\-")
+        else f"[^{body}\\n]"
+    )
     strings = frozenset({"string"})
-    out = [_Flat(types=strings, patterns=(f"[{'' if negated else '^'}{body}]",))]
+    out = [_Flat(types=strings, patterns=(outside,))]
     if low > 0:
         out.append(_Flat(types=strings, max_length=low - 1))
     if high is not None:
