@@ -56,6 +56,7 @@ from typedgen._json_schema_strings import (
     FORMATS,
     PatternError,
     canonical_literal,
+    class_run_outside,
     contents_disjoint,
     disjoint_patterns,
     matches_every_string,
@@ -473,38 +474,6 @@ def _unique_subs(subs: tuple[_Sub, ...]) -> tuple[_Sub, ...]:
             seen.add((id(schema), pointer))
             out.append((schema, pointer))
     return tuple(out)
-
-
-_CLASS_RUN = re.compile(r"\^\[((?:[^\]\\^]|\\.)(?:[^\]\\]|\\.)*)\](\*|\+|\{(\d+)(?:(,)(\d*))?\})\$")
-
-
-def _class_run_complement(pattern: str) -> list[_Flat] | None:
-    """The strings a ``pattern`` that repeats one (not negated) character class over the whole
-    string (``^[C]+$``, ``^[C]{m,n}$``) does not match: too short, too long, or holding a
-    character outside the class other than a newline (Python's ``$`` lets one end a match; the
-    class negated is kept by the pattern translation to characters that both ECMA-262 and Python
-    leave out).  ``None`` for other patterns."""
-    match = _CLASS_RUN.fullmatch(pattern)
-    if match is None:
-        return None
-    body, repeat = match.group(1), match.group(2)
-    low, high = {"*": (0, None), "+": (1, None)}.get(repeat, (0, None))
-    if repeat.startswith("{"):
-        low = int(match.group(3))
-        high = low if match.group(4) is None else (int(match.group(5)) if match.group(5) else None)
-    # the class negated, with the newline added (before a final literal "-", which stays last)
-    outside = (
-        f"[^{body[:-1]}\\n-]"
-        if body.endswith("-") and not body.endswith("\\-")
-        else f"[^{body}\\n]"
-    )
-    strings = frozenset({"string"})
-    out = [_Flat(types=strings, patterns=(outside,))]
-    if low > 0:
-        out.append(_Flat(types=strings, max_length=low - 1))
-    if high is not None:
-        out.append(_Flat(types=strings, min_length=high + 1))
-    return out
 
 
 def _other_types(kinds: set[str] | frozenset[str]) -> _Flat:
@@ -960,9 +929,16 @@ class _Compiler:
             target, target_pointer = self._resolve(value, pointer)
             return self.negate(target, target_pointer, lost=lost)
         if key == "pattern" and isinstance(value, str):
-            strings_outside = _class_run_complement(value)
-            if strings_outside is not None:
-                return strings_outside
+            outside = class_run_outside(value)
+            if outside is not None:  # too short, too long, or a character outside the class
+                character, least, most = outside
+                strings = frozenset({"string"})
+                out = [_Flat(types=strings, patterns=(character,))]
+                if least > 0:
+                    out.append(_Flat(types=strings, max_length=least - 1))
+                if most is not None:
+                    out.append(_Flat(types=strings, min_length=most + 1))
+                return out
         reason = f"the negation of {key!r} cannot be expressed"
         if lost is None or key not in _KEYWORD_TYPES:
             raise SchemaError(reason, pointer=pointer, keyword=key)

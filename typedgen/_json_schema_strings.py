@@ -535,9 +535,9 @@ def pattern_key_not_in(pattern: str, words: Iterable[str]) -> str | None:
     if matches_every_string(pattern):
         return not_in(words)
     repeated = _repeated_class(pattern)
-    if repeated is None:
+    if repeated is None or repeated[1] > 1 or repeated[2] is not None:
         return None
-    alphabet, least = repeated
+    alphabet, least, _ = repeated
     return not_in([*words, *([""] if least == 1 else [])], alphabet=alphabet)
 
 
@@ -576,24 +576,41 @@ def pattern_key_complement(pattern: str, words: Iterable[str]) -> str | None:
     ``\\w``, ``\\d``, ``\\s`` in Python's ``re``), and the empty string for ``+``; and only
     when every word matches the pattern.
     """
+    outside = class_run_outside(pattern)
+    if outside is None or outside[1] > 1 or outside[2] is not None:
+        return None
+    if not all(re.search(pattern, word) for word in words):
+        return None
+    character, least, _ = outside
+    body = f"{ANY_CANONICAL}*{character}{ANY_CANONICAL}*"
+    return f"(?:{body})?" if least == 1 else body
+
+
+def class_run_outside(pattern: str) -> tuple[str, int, int | None] | None:
+    """For a pattern that is one character class repeated over the whole string (``^[a-z_]+$``,
+    ``^\\w{2,8}$``): (a regex class of the printable ASCII characters outside the class, the
+    least and the most count, ``None`` for no most).  A string that the pattern does not match
+    is too short, too long, or holds a character outside the class; the class left out keeps
+    clear of a final newline (which ``$`` also matches before) and of the Unicode meaning of
+    ``\\w``, ``\\d``, ``\\s`` in Python's ``re``.  ``None`` for other patterns, and when no
+    printable ASCII character is outside the class."""
     try:
         repeated = _repeated_class(pattern)
     except PatternError:
         return None
-    if repeated is None or not all(re.search(pattern, word) for word in words):
+    if repeated is None:
         return None
-    alphabet, least = repeated
+    alphabet, least, most = repeated
     outside = _intersect(_complement([*alphabet, *_SPECIAL]), [(0x20, 0x7E)])
     if not outside:
         return None
-    body = "".join(_class_range(low, high) for low, high in outside)
-    body = f"{ANY_CANONICAL}*[{body}]{ANY_CANONICAL}*"
-    return f"(?:{body})?" if least == 1 else body
+    return f"[{''.join(_class_range(low, high) for low, high in outside)}]", least, most
 
 
-def _repeated_class(pattern: str) -> tuple[Ranges, int] | None:
-    """(the class, the least count: 0 or 1) of a pattern that is one character class repeated
-    over the whole string (``^[a-z]*$``, ``^\\w+$``), else ``None``."""
+def _repeated_class(pattern: str) -> tuple[Ranges, int, int | None] | None:
+    """(the class, the least and the most count, ``None`` for no most) of a pattern that is one
+    character class repeated over the whole string (``^[a-z]*$``, ``^\\w{2,8}$``), else
+    ``None``."""
     items = _unwrap(list(_parse(pattern)))
     if not items or not _is_anchor(items[0], ("AT_BEGINNING", "AT_BEGINNING_STRING")):
         return None
@@ -601,7 +618,7 @@ def _repeated_class(pattern: str) -> tuple[Ranges, int] | None:
     if len(items) != 2 or not _is_anchor(items[1], ("AT_END", "AT_END_STRING")):
         return None
     op, arg = items[0]
-    if str(op) not in ("MAX_REPEAT", "POSSESSIVE_REPEAT") or arg[1] != _MAXREPEAT or arg[0] > 1:
+    if str(op) not in ("MAX_REPEAT", "POSSESSIVE_REPEAT"):
         return None
     sub = list(arg[2])
     while len(sub) == 1 and str(sub[0][0]) == "SUBPATTERN" and not any(sub[0][1][1:3]):
@@ -617,7 +634,7 @@ def _repeated_class(pattern: str) -> tuple[Ranges, int] | None:
         alphabet = _category(str(value))
     else:
         return None
-    return alphabet, int(arg[0])
+    return alphabet, int(arg[0]), None if arg[1] == _MAXREPEAT else int(arg[1])
 
 
 def disjoint_patterns(patterns: list[str]) -> bool:
