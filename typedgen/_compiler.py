@@ -13,9 +13,9 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from typedgen._fsm import Guide, RegexAutomaton
+from typedgen._fsm import DEFAULT_MAX_STATES, Guide, RegexAutomaton
 from typedgen._json_schema import Whitespace, json_schema_to_regex
-from typedgen._regex import DEFAULT_MAX_NODES, DEFAULT_MAX_STATES, regex_to_nfa
+from typedgen._regex import DEFAULT_MAX_NODES, regex_to_nfa
 
 if TYPE_CHECKING:
     from typedgen._vocab import Vocabulary

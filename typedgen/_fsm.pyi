@@ -5,7 +5,10 @@ from typing import Any, ClassVar
 
 from typedgen._regex import Nfa
 
-__all__ = ["Automaton", "Guide", "RegexAutomaton", "TokenTrie"]
+__all__ = ["DEFAULT_MAX_STATES", "Automaton", "Guide", "RegexAutomaton", "TokenTrie"]
+
+DEFAULT_MAX_STATES: int
+"""Default limit on the DFA states of one pattern."""
 
 class Automaton:
     """A deterministic byte automaton that a :class:`Guide` drives through C methods."""

@@ -46,7 +46,11 @@ from typedgen._errors import GuideError, StateLimitError
 
 cnp.import_array()
 
-__all__ = ["Automaton", "Guide", "RegexAutomaton", "TokenTrie"]
+__all__ = ["DEFAULT_MAX_STATES", "Automaton", "Guide", "RegexAutomaton", "TokenTrie"]
+
+DEFAULT_MAX_STATES = 200_000
+"""Default limit on the DFA states of one pattern (each holds a 1 KiB row and, once visited, a
+token mask)."""
 
 # step() results besides states >= 0
 cdef enum:

@@ -7,16 +7,12 @@ import numpy.typing as npt
 
 __all__ = [
     "DEFAULT_MAX_NODES",
-    "DEFAULT_MAX_STATES",
     "MAX_NESTING",
     "MAX_NODE_IDS",
     "VIRTUAL_COPIES",
     "Nfa",
     "regex_to_nfa",
 ]
-
-DEFAULT_MAX_STATES: int
-"""Default limit on the DFA states of one pattern."""
 
 DEFAULT_MAX_NODES: int
 """Default limit on the NFA nodes of one pattern."""

@@ -42,17 +42,12 @@ from typedgen._errors import RegexError, StateLimitError
 
 __all__ = [
     "DEFAULT_MAX_NODES",
-    "DEFAULT_MAX_STATES",
     "MAX_NESTING",
     "MAX_NODE_IDS",
     "VIRTUAL_COPIES",
     "Nfa",
     "regex_to_nfa",
 ]
-
-DEFAULT_MAX_STATES = 200_000
-"""Default limit on the DFA states of one pattern (each holds a 1 KiB row and, once visited, a
-token mask)."""
 
 DEFAULT_MAX_NODES = 1_500_000
 """Default limit on the NFA nodes of one pattern (a node costs some 30 bytes: a regex of a
@@ -133,6 +128,9 @@ cdef enum:
     NONE = 1  # matches nothing
 
 cdef int64_t BIG_COUNT = (<int64_t>1) << 62  # repeat counts saturate here
+cdef const char* CLASS_LETTERS = b"dDwWsS"  # escape() returns CLASS_ESCAPE + their index
+cdef const char* CONTROL_LETTERS = b"afnrtv"  # escapes of the control characters below
+cdef int32_t[6] CONTROL_CODES = [7, 12, 10, 13, 9, 11]
 cdef int64_t NODE_CAP = 2147483647  # node numbers are int32
 
 
@@ -865,30 +863,11 @@ cdef class _Builder:
             self.fail("bad escape: '\\' at end of pattern", pos)
         cdef Py_UCS4 c = p[pos + 1]
         self.i = pos + 2
-        if c == u'd':
-            return CLASS_ESCAPE
-        if c == u'D':
-            return CLASS_ESCAPE + 1
-        if c == u'w':
-            return CLASS_ESCAPE + 2
-        if c == u'W':
-            return CLASS_ESCAPE + 3
-        if c == u's':
-            return CLASS_ESCAPE + 4
-        if c == u'S':
-            return CLASS_ESCAPE + 5
-        if c == u'a':
-            return 7
-        if c == u'f':
-            return 12
-        if c == u'n':
-            return 10
-        if c == u'r':
-            return 13
-        if c == u't':
-            return 9
-        if c == u'v':
-            return 11
+        for k in range(6):
+            if c == CLASS_LETTERS[k]:  # \d \D \w \W \s \S
+                return CLASS_ESCAPE + <int32_t>k
+            if c == CONTROL_LETTERS[k]:  # \a \f \n \r \t \v
+                return CONTROL_CODES[k]
         if c == u'b' and in_class:
             return 8
         if c == u'x' or c == u'u' or c == u'U':
