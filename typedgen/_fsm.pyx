@@ -63,14 +63,6 @@ cdef enum:
     DEPTH_UNKNOWN = -1
     DEPTH_IN_PROGRESS = -2
 
-cdef enum:
-    DIST_NONE = 0x3FFFFFFF  # distance() of a state from which no accepting state is reachable
-
-cdef enum:
-    UNKNOWN = -1   # a row entry not computed yet (memset 0xFF)
-    DEAD = -2      # no string continues from here
-    FAILED = -3    # the automaton hit its state limit; see Automaton.failure()
-
 
 # UTF-8 lead bytes 0xC2..0xF4: sequence length and the range of the second byte
 cdef int _UTF8_LENGTH[51]
@@ -301,11 +293,6 @@ cdef class Automaton:
         if state < 0 or state >= self.num_states():
             raise ValueError(f"unknown automaton state {state}")
 
-    cdef int initial
-    cdef int16_t* _depth
-    cdef uint8_t* _depth_cut
-    cdef int _depth_cap
-    cdef bint is_regex  # a RegexAutomaton: the walk reads its rows directly
 
     def __dealloc__(self):
         free(self._depth)
@@ -314,14 +301,6 @@ cdef class Automaton:
 
 # --------------------------------------------------------------------------------------------
 # the regex automaton: lazy subset construction
-
-
-cdef struct _Reverse:
-    # the NFA's edges as CSR by destination: byte edges, then epsilon edges
-    int32_t* start_b
-    int32_t* src_b
-    int32_t* start_e
-    int32_t* src_e
 
 
 cdef int _heap_push(int64_t* heap, int n, int64_t item) noexcept nogil:
@@ -375,39 +354,6 @@ cdef class RegexAutomaton(Automaton):
     copy however many it allows.
     """
 
-    cdef int num_nodes, accept_node, max_states, n_states, cap_states
-    cdef int n_blocks
-    cdef int32_t* blocks        # per virtual repeat block (see _regex.Nfa): start, size, copies,
-                                # lo, end, exit, and the number of the first node of copy 1
-    cdef int32_t* block_min     # per block: the fewest bytes through one copy
-    cdef int32_t* node_block    # per NFA node: b for a node of block b's first copy, -2 - b for
-                                # block b's exit, else -1
-    cdef int64_t num_ids        # NFA nodes and virtual copies' nodes
-    cdef int work_cap           # capacity of stack and buf
-    cdef int32_t* byte_start    # CSR of byte edges by source node (num_nodes + 1)
-    cdef uint8_t* byte_lo
-    cdef uint8_t* byte_hi
-    cdef int32_t* byte_dst
-    cdef int32_t* eps_start     # CSR of epsilon edges by source node
-    cdef int32_t* eps_dst
-    cdef int32_t** sets         # per DFA state: sorted NFA nodes (those with byte edges, or accept)
-    cdef int32_t* set_len
-    cdef int32_t** rows         # per DFA state: 256 next states, UNKNOWN until computed
-    cdef uint8_t* accepts
-    cdef uint64_t* hashes
-    cdef int32_t* table         # open addressing: DFA state ids, -1 empty
-    cdef int table_mask
-    cdef int32_t* marks         # per node number (virtual too): the generation that reached it
-    cdef int32_t generation
-    cdef int32_t* stack
-    cdef int32_t* buf
-    cdef size_t set_bytes
-    cdef int32_t* node_dist     # per NFA node: the fewest bytes to accept (NULL until needed);
-                                # in a block's first copy but its start: to the block's end
-    cdef int max_node_dist
-    cdef int32_t* dists         # per DFA state: the fewest bytes to acceptance, -1 unknown
-    cdef int dists_cap
-    cdef readonly object pattern
 
     def __cinit__(self):
         self.n_states = 0
@@ -981,24 +927,6 @@ cdef class TokenTrie:
     the index just past its subtree, so a walk is one forward scan that can skip a subtree.
     """
 
-    cdef int32_t n_nodes, n_tokens, max_depth, n_entries
-    cdef uint8_t* node_byte
-    cdef uint16_t* node_depth
-    cdef int32_t* node_skip
-    cdef uint16_t* node_maxlen # the longest token in node i's subtree (its depth)
-    cdef uint8_t* node_text    # bit q: every path down from node i is text when entered in q
-    cdef uint8_t* node_rooted  # 1 when every token below node i is text (from the root)
-    cdef uint8_t* node_pathq   # the UTF-8 decoding state of text after the path to node i
-    cdef uint16_t* node_chars  # characters started on the path to node i
-    cdef uint8_t* node_ascii   # 1 when the path to node i and its whole subtree are ASCII
-    cdef uint32_t* text_masks  # row L: the text tokens of at most L bytes (L <= max_depth)
-    cdef uint32_t* open_masks  # row r: the text tokens that end at most r bytes before the
-                               # end of a character (r <= 3; row 0: at a character boundary)
-    cdef int32_t n_words
-    cdef int32_t* node_first   # tokens ending at node i: entries[node_first[i]:node_first[i+1]]
-    cdef int32_t* entries      # token ids, grouped by end node
-    cdef uint8_t* data         # all token bytes, concatenated by id
-    cdef int64_t* offsets      # token i's bytes: data[offsets[i]:offsets[i+1]]
 
     def __init__(self, token_bytes):
         cdef Py_ssize_t n = len(token_bytes), i
@@ -1328,19 +1256,6 @@ cdef class Guide:
     reads or grows memoized data, and releases the GIL while it walks the trie.
     """
 
-    cdef Automaton automaton
-    cdef TokenTrie trie
-    cdef readonly int vocab_size
-    cdef int n_words
-    cdef int32_t* eos
-    cdef int n_eos
-    cdef uint32_t** masks
-    cdef int masks_cap
-    cdef int n_masks
-    cdef int32_t* reach      # per guide state: the largest distance a token leads to, or -2
-    cdef int reach_cap
-    cdef uint32_t* scratch   # the budget-restricted mask being built (under the lock)
-    cdef PyThread_type_lock lock
 
     finished_state = 0
 
