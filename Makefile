@@ -10,7 +10,7 @@ STAMPS := $(VENV)/.stamps
 export VLLM_CPU_KVCACHE_SPACE ?= 2
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup build demo test test-fast lint bench wheel clean
+.PHONY: setup build demo test test-fast lint docs docs-serve bench wheel clean
 
 setup: $(STAMPS)/typedgen
 
@@ -74,6 +74,15 @@ lint: setup
 	$(VENV)/bin/ruff format --check typedgen tests benchmarks
 	$(VENV)/bin/mypy
 
+# the documentation site (mkdocs-material; the API reference is read from the sources and the
+# .pyi stubs, so nothing needs building); --strict: a broken link or reference fails
+export NO_MKDOCS_2_WARNING := 1
+docs: setup
+	$(VENV)/bin/mkdocs build --strict
+
+docs-serve: setup
+	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8008
+
 bench: build
 	$(PY) benchmarks/bench_fsm.py
 	$(PY) benchmarks/bench_schemas.py
@@ -82,4 +91,4 @@ wheel:
 	$(PIP) wheel --no-deps --wheel-dir wheelhouse .
 
 clean:
-	rm -rf build wheelhouse typedgen/_fsm.c typedgen/_regex.c typedgen/*.so
+	rm -rf build wheelhouse site typedgen/_fsm.c typedgen/_regex.c typedgen/*.so
