@@ -21,12 +21,13 @@ from typedgen._errors import (
     StateLimitError,
     TruncatedGenerationError,
     TypedgenError,
+    UsageError,
     VocabularyError,
 )
 
 if TYPE_CHECKING:
     from typedgen import generate, models, testing
-    from typedgen._compiler import compile_json_schema, compile_regex
+    from typedgen._compiler import Compiler, compile_json_schema, compile_regex
     from typedgen._fsm import Guide
     from typedgen._function import fn
     from typedgen._json_schema import Whitespace, json_schema_to_regex
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "Compiler",
     "GenerationError",
     "Guide",
     "GuideError",
@@ -47,6 +49,7 @@ __all__ = [
     "StateLimitError",
     "TruncatedGenerationError",
     "TypedgenError",
+    "UsageError",
     "Vocabulary",
     "VocabularyError",
     "Whitespace",
@@ -63,6 +66,7 @@ __all__ = [
 
 # public name -> private module that defines it
 _LAZY: dict[str, str] = {
+    "Compiler": "typedgen._compiler",
     "Guide": "typedgen._fsm",
     "Vocabulary": "typedgen._vocab",
     "Whitespace": "typedgen._json_schema",

@@ -8,6 +8,8 @@ that describe bad input also derive from the builtin a caller would expect::
     │   └── StateLimitError               the automaton would exceed its configured state limit
     ├── SchemaError(ValueError)           a type or JSON Schema cannot be honoured exactly
     │                                     (pointer, keyword)
+    ├── UsageError(TypeError)             typedgen's API was called the wrong way (an unknown
+    │                                     option key, a missing docstring, a misplaced model)
     ├── VocabularyError(ValueError)       a tokenizer's vocabulary cannot be mapped to bytes
     ├── GuideError(ValueError)            a token that the guide does not allow was fed to it
     ├── ModelError(RuntimeError)          a model cannot be built, loaded or used as asked
@@ -34,6 +36,7 @@ __all__ = [
     "StateLimitError",
     "TruncatedGenerationError",
     "TypedgenError",
+    "UsageError",
     "VocabularyError",
 ]
 
@@ -83,6 +86,12 @@ class SchemaError(TypedgenError, ValueError):
         self.reason = message
         self.pointer = pointer
         self.keyword = keyword
+
+
+class UsageError(TypedgenError, TypeError):
+    """typedgen's API was used the wrong way: an argument of the wrong kind or in the wrong
+    place, or an option that does not exist. The message says what was expected. (Constraints
+    that cannot be honoured raise :class:`SchemaError` or :class:`RegexError` instead.)"""
 
 
 class VocabularyError(TypedgenError, ValueError):

@@ -45,6 +45,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from typedgen._errors import SchemaError, escape_pointer_token
+from typedgen._formats import FORMATS, INTEGER, INTEGER_PART, NUMBER
 from typedgen._json_schema_numbers import (
     alternation,
     decimal_range,
@@ -53,7 +54,6 @@ from typedgen._json_schema_numbers import (
 )
 from typedgen._json_schema_strings import (
     CHAR,
-    FORMATS,
     PatternError,
     canonical_literal,
     class_run_outside,
@@ -108,13 +108,6 @@ def regex_size(regex: str) -> int:
     return size
 
 
-_ANY_INTEGER = r"-?(?:0|[1-9][0-9]*)"
-_INTEGER_PART = r"-?(?:0|[1-9][0-9]{0,19})"  # before a fraction or an exponent
-_EXPONENT = r"[eE](?:-[0-9]{1,3}|\+?[01]?[0-9]{1,2})"
-_ANY_NUMBER = rf"-?(?:0|[1-9][0-9]*|(?:0|[1-9][0-9]{{0,19}})(?:(?:\.[0-9]+)?{_EXPONENT}|\.[0-9]+))"
-"""Any JSON number that no parser rounds to infinity: integers of any length (exact in JSON
-parsers with big integers, like Python's), and numbers with a fraction or an exponent written
-with at most 20 integer digits and an exponent up to 199 (below 1e220)."""
 _MAX_ALTERNATIVES = 256
 _OLD_DRAFT = re.compile(r"json-schema\.org/draft-0[3-7]/")
 """A ``$schema`` of drafts 3 to 7, where ``$ref`` overrides the keywords beside it."""
@@ -1279,14 +1272,14 @@ class _Compiler:
                         str(error), pointer=flat.pointer("multipleOf"), keyword="multipleOf"
                     ) from None
             if low_int is None and high_int is None:
-                return r"-?(?:0|[1-9][0-9]*)"
+                return INTEGER
             return integer_range(low_int, high_int)
         if low is None and high is None and fraction_digits is None:
-            return _ANY_NUMBER
+            return NUMBER
         if low is None and high is None:
             if fraction_digits == 0:
-                return _ANY_INTEGER
-            return rf"(?:{_ANY_INTEGER}|{_INTEGER_PART}\.[0-9]{{1,{fraction_digits}}})"
+                return INTEGER
+            return rf"(?:{INTEGER}|{INTEGER_PART}\.[0-9]{{1,{fraction_digits}}})"
         return decimal_range(
             None if low is None else low.value,
             low.open if low else False,
@@ -1692,7 +1685,7 @@ class _Compiler:
             "null",
             "true",
             "false",
-            _ANY_NUMBER,
+            NUMBER,
             f'"{CHAR}*"',
         ]
         if levels <= 0:

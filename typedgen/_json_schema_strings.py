@@ -25,7 +25,6 @@ from typedgen._json_schema_numbers import alternation
 
 __all__ = [
     "CHAR",
-    "FORMATS",
     "PatternError",
     "canonical_literal",
     "contents_disjoint",
@@ -862,79 +861,3 @@ def _alternatives(parts: list[str]) -> str | None:
         return f"(?:{nonempty[0]})?" if len(parts) > 1 else nonempty[0]
     body = "|".join(nonempty)
     return f"(?:{body})?" if len(nonempty) < len(parts) else f"(?:{body})"
-
-
-# --- formats ----------------------------------------------------------------------------------
-
-_YEAR = r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
-_LEAP_YEAR = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
-_MONTH_DAY = (
-    r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
-    r"|02-(?:0[1-9]|1[0-9]|2[0-8]))"
-)
-_DATE = rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
-_TIME = (
-    r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
-    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
-)
-_N = r"[0-9]{1,6}"
-_DUR_SECOND = rf"{_N}S"
-_DUR_MINUTE = rf"{_N}M(?:{_DUR_SECOND})?"
-_DUR_HOUR = rf"{_N}H(?:{_DUR_MINUTE})?"
-_DUR_TIME = rf"T(?:{_DUR_HOUR}|{_DUR_MINUTE}|{_DUR_SECOND})"
-_DUR_DAY = rf"{_N}D"
-_DUR_MONTH = rf"{_N}M(?:{_DUR_DAY})?"
-_DUR_YEAR = rf"{_N}Y(?:{_DUR_MONTH})?"
-_DURATION = rf"P(?:(?:{_DUR_DAY}|{_DUR_MONTH}|{_DUR_YEAR})(?:{_DUR_TIME})?|{_DUR_TIME}|{_N}W)"
-_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
-_HOSTNAME = rf"{_LABEL}(?:\.{_LABEL}){{0,3}}"
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
-_H16 = "[0-9a-fA-F]{1,4}"
-_IPV6 = (
-    "(?:"
-    + "|".join(
-        [
-            rf"(?:{_H16}:){{7}}{_H16}",
-            rf"(?:{_H16}:){{1,7}}:",
-            rf"(?:{_H16}:){{1,6}}:{_H16}",
-            rf"(?:{_H16}:){{1,5}}(?::{_H16}){{1,2}}",
-            rf"(?:{_H16}:){{1,4}}(?::{_H16}){{1,3}}",
-            rf"(?:{_H16}:){{1,3}}(?::{_H16}){{1,4}}",
-            rf"(?:{_H16}:){{1,2}}(?::{_H16}){{1,5}}",
-            rf"{_H16}:(?::{_H16}){{1,6}}",
-            rf":(?:(?::{_H16}){{1,7}}|:)",
-        ]
-    )
-    + ")"
-)
-_ATOM = r"[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]{1,16}"
-_EMAIL_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,30}[a-zA-Z0-9])?"
-_PCHAR = r"(?:[a-zA-Z0-9._~!$&'()*+,;=:@-]|%[0-9a-fA-F]{2})"
-_URI = (
-    r"[a-zA-Z][a-zA-Z0-9+.-]{0,15}://"
-    r"(?:[a-zA-Z0-9._~!$&'()*+,;=-]|%[0-9a-fA-F]{2}){1,64}(?::[0-9]{1,5})?"
-    rf"(?:/{_PCHAR}*)*(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?"
-)
-
-
-_EMAIL = (
-    # pydantic's EmailStr (email-validator) refuses special-use top-level domains (test, local,
-    # onion, ...) and caps lengths: two or three letters for the top-level domain stay clear
-    rf"{_ATOM}(?:\.{_ATOM}){{0,2}}@{_EMAIL_LABEL}(?:\.{_EMAIL_LABEL}){{0,2}}\.[a-z]{{2,3}}"
-)
-
-
-FORMATS: dict[str, str] = {
-    "date": _DATE,
-    "time": _TIME,
-    "date-time": rf"{_DATE}T{_TIME}",
-    "duration": _DURATION,
-    "uuid": "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
-    "ipv4": _IPV4,
-    "ipv6": _IPV6,
-    "hostname": _HOSTNAME,
-    "uri": _URI,
-    "email": _EMAIL,
-}
-"""Formats honoured: name -> regex over the string content (plain ASCII, no escapes needed)."""

@@ -183,6 +183,12 @@ class Vocabulary:
                 table[token_id] = None
         return cls(table, eos_token_ids=eos, size=size)
 
+    @classmethod
+    def of_bytes(cls) -> Vocabulary:
+        """The vocabulary of the 256 single bytes (token ``b`` is byte ``b``) and EOS (256):
+        guides over it check constraints and whole texts without a tokenizer."""
+        return cls([bytes([b]) for b in range(256)], eos_token_ids=[256], size=257)
+
     @cached_property
     def fingerprint(self) -> str:
         """A sha256 hex digest of the size, every token's bytes and the EOS ids.

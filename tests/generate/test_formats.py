@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 import typedgen
+from typedgen._formats import format_of
 from typedgen.generate._api import _alternation
-from typedgen.generate._formats import format_of
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ def test_formats_reject(python_type: type[Any], text: str) -> None:
 
 
 def test_unsupported_format() -> None:
-    with pytest.raises(typedgen.SchemaError, match=r"generate\.text"):
+    with pytest.raises(typedgen.UsageError, match=r"generate\.text"):
         format_of(str)
 
 

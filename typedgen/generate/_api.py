@@ -8,9 +8,9 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from typedgen._errors import NotSupportedError, SchemaError
+from typedgen._formats import format_of
 from typedgen._json_schema import Whitespace
 from typedgen._types import target_of
-from typedgen.generate._formats import format_of
 from typedgen.generate._generator import Generator
 from typedgen.processors._constraint import Constraint
 

@@ -8,10 +8,11 @@ from typedgen.testing._oracles import (
     bitmask_to_bool,
     bool_to_bitmask,
 )
-from typedgen.testing._strategies import regex_patterns
+from typedgen.testing._strategies import accepted_bytes, regex_patterns
 from typedgen.testing._tokenizers import load_tokenizer
 
 __all__ = [
+    "accepted_bytes",
     "accepts_string",
     "accepts_tokens",
     "allocate_bitmask",

@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
+    from typedgen._fsm import Guide
+
+__all__ = ["accepted_bytes", "regex_patterns"]
+
 
 def regex_patterns(atoms: Sequence[str], *, max_leaves: int) -> SearchStrategy[str]:
     """Patterns built from ``atoms`` (each a complete regex) by concatenation, alternation,
@@ -34,3 +38,33 @@ def regex_patterns(atoms: Sequence[str], *, max_leaves: int) -> SearchStrategy[s
         )
 
     return st.recursive(st.sampled_from(list(atoms)), combine, max_leaves=max_leaves)
+
+
+def accepted_bytes(guide: Guide, *, free_steps: int = 40) -> SearchStrategy[bytes]:
+    """Complete strings of ``guide``, drawn from the automaton itself rather than from a regex
+    engine: a walk that takes any allowed byte for up to ``free_steps`` bytes, stopping where the
+    string is complete when the draw says so, then the shortest way to a complete string.
+
+    ``guide`` must be over the byte vocabulary (token ``b`` is byte ``b``, as
+    :func:`typedgen.byte_vocabulary` builds it); every string it accepts can be drawn.
+    """
+    from hypothesis import strategies as st
+
+    @st.composite
+    def walk(draw: st.DrawFn) -> bytes:
+        state = guide.initial_state
+        out = bytearray()
+        while True:
+            steps = [t for t in guide.allowed_token_ids(state) if t < 256]
+            if guide.is_final(state) and (not steps or not draw(st.booleans())):  # stop: simplest
+                return bytes(out)
+            if len(out) >= free_steps:  # from here on, only bytes that bring the end closer
+                nearest = min(guide.distance_to_final(guide.advance(state, t)) for t in steps)
+                steps = [
+                    t for t in steps if guide.distance_to_final(guide.advance(state, t)) == nearest
+                ]
+            byte = draw(st.sampled_from(steps))
+            state = guide.advance(state, byte)
+            out.append(byte)
+
+    return walk()
