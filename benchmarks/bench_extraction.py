@@ -87,7 +87,7 @@ def worker(args: argparse.Namespace) -> None:
                 ]
             outputs = [
                 {"text": o.outputs[0].text, "finish": o.outputs[0].finish_reason}
-                for o in model.generate(prompts, params)
+                for o in model.llm.generate(prompts, params, use_tqdm=False)
             ]
         seconds = time.perf_counter() - started
         print(f"[{args.worker}] {method}: {seconds:.0f} s", file=sys.stderr, flush=True)

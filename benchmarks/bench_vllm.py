@@ -133,7 +133,7 @@ def worker(args: argparse.Namespace) -> None:
     def timed_run(name: str, params: list[Any], bucket: str) -> dict[str, Any]:
         clock.reset()
         started = time.perf_counter()
-        outputs = model.generate(prompts, params)
+        outputs = model.llm.generate(prompts, params, use_tqdm=False)
         wall = time.perf_counter() - started
         lengths = [len(o.outputs[0].token_ids) for o in outputs]
         finished = sum(o.outputs[0].finish_reason == "stop" for o in outputs)
@@ -151,7 +151,7 @@ def worker(args: argparse.Namespace) -> None:
     runs = []
     for method in args.methods.split(","):
         started = time.perf_counter()
-        model.generate(prompts, params_of(method, SETUP_TOKENS))
+        model.llm.generate(prompts, params_of(method, SETUP_TOKENS), use_tqdm=False)
         setup = time.perf_counter() - started
         bucket = "typedgen" if method == "typedgen" else "vllm"
         run = timed_run(method, params_of(method, args.max_tokens), bucket)

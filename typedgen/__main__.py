@@ -68,7 +68,7 @@ def _load_type(spec: str) -> Any:
 
 def _extract(args: argparse.Namespace) -> int:
     target = _load_type(args.type)
-    options = {"enforce_eager": True} if args.enforce_eager else {}
+    options: dict[str, Any] = {"enforce_eager": True} if args.enforce_eager else {}
     model = vllm(args.model, **options) if args.model else default(**options)
     extract = extractor(target, model, max_tokens=args.max_tokens)
     adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(target)

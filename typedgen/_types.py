@@ -69,6 +69,14 @@ class Target(Generic[T]):
         """Validate an already-parsed JSON value into the user's type."""
         return self._adapter.validate_python(value)
 
+    def validate_partial(self, value: Any) -> T:
+        """Validate the parsed prefix of a JSON text (the last string of ``value`` may be cut
+        short, its last list item or object member may be missing) in pydantic's partial mode:
+        the last element of a container may be incomplete and is dropped if it does not
+        validate, while missing required fields elsewhere still fail.  Raises
+        :class:`pydantic.ValidationError`."""
+        return self._adapter.validate_python(value, experimental_allow_partial="trailing-strings")
+
 
 @overload
 def target_of(annotation: type[T]) -> Target[T]: ...

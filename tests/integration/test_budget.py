@@ -50,8 +50,10 @@ def shortest(target: Any) -> int:
 def test_unbounded_lists_finish_within_max_tokens(tiny_model: Any, extra: int) -> None:
     max_tokens = shortest(Basket) + extra  # '{"items":[],"note":""}' and EOS fit from 1 on
     generator = typedgen.generate.json(tiny_model, Basket)
-    outputs = tiny_model.generate(
-        PROMPTS, [generator.sampling_params(sampling_params=sampled(max_tokens))] * 2
+    outputs = tiny_model.llm.generate(
+        PROMPTS,
+        [generator.sampling_params(sampling_params=sampled(max_tokens))] * 2,
+        use_tqdm=False,
     )
     for output in outputs:
         assert len(output.outputs) == 4
@@ -103,7 +105,7 @@ def test_raw_extra_args_as_over_http(tiny_model: Any) -> None:
     """The flat option, as ``vllm_xargs`` carries it: absent means on, "false" turns it off."""
     schema = {"type": "array", "items": {"type": "string"}}
     extra = Constraint.json_schema(schema).to_extra_args()
-    on, off = tiny_model.generate(
+    on, off = tiny_model.llm.generate(
         ["a", "b"],
         [
             SamplingParams(temperature=1.0, max_tokens=10, seed=3, n=4, extra_args=extra),
@@ -115,6 +117,7 @@ def test_raw_extra_args_as_over_http(tiny_model: Any) -> None:
                 extra_args={**extra, FINISH_WITHIN_BUDGET: "false"},
             ),
         ],
+        use_tqdm=False,
     )
     for completion in on.outputs:
         assert completion.finish_reason == "stop"
@@ -127,5 +130,7 @@ def test_a_malformed_option_is_refused_at_validation(tiny_model: Any) -> None:
 
     extra = {**Constraint.regex("[0-9]+").to_extra_args(), FINISH_WITHIN_BUDGET: "maybe"}
     with pytest.raises(VLLMValidationError, match=FINISH_WITHIN_BUDGET) as info:
-        tiny_model.generate(["x"], [SamplingParams(max_tokens=4, extra_args=extra)])
+        tiny_model.llm.generate(
+            ["x"], [SamplingParams(max_tokens=4, extra_args=extra)], use_tqdm=False
+        )
     assert isinstance(info.value.__cause__, typedgen.SchemaError)

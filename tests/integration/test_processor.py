@@ -53,8 +53,8 @@ def test_mixed_batch_different_constraints(tiny_model: Any) -> None:
         Constraint.regex(r"(red|green|blue)( (red|green|blue)){0,3}"),
     ]
     prompts = [f"Prompt number {i}:" for i in range(len(constraints))]
-    outputs = tiny_model.generate(
-        prompts, [params(c, n=4, seed=i) for i, c in enumerate(constraints)]
+    outputs = tiny_model.llm.generate(
+        prompts, [params(c, n=4, seed=i) for i, c in enumerate(constraints)], use_tqdm=False
     )
     assert len(outputs) == len(constraints)
     for constraint, output in zip(constraints, outputs, strict=True):
@@ -72,9 +72,10 @@ def test_many_requests_finishing_at_different_steps(tiny_model: Any) -> None:
     constraints: list[Constraint | None] = [
         Constraint.regex(p) if i % 3 else None for i, p in enumerate(patterns)
     ]
-    outputs = tiny_model.generate(
+    outputs = tiny_model.llm.generate(
         [f"p{i}" for i in range(24)],
         [params(c, seed=i, max_tokens=4 + i) for i, c in enumerate(constraints)],
+        use_tqdm=False,
     )
     for constraint, output in zip(constraints, outputs, strict=True):
         check(constraint, output.outputs[0].text)
@@ -85,9 +86,10 @@ def test_min_tokens_yields_to_a_complete_constraint(tiny_model: Any) -> None:
     (the output stays valid and short); while the constraint allows more, min_tokens holds."""
     only = Constraint.regex(r"(x|y)")
     more = Constraint.regex(r"[0-9]{1,30}")
-    outputs = tiny_model.generate(
+    outputs = tiny_model.llm.generate(
         ["a", "b"],
         [params(only, n=4, seed=1, min_tokens=6), params(more, n=4, seed=2, min_tokens=6)],
+        use_tqdm=False,
     )
     for completion in outputs[0].outputs:
         assert completion.text in ("x", "y")
@@ -102,12 +104,13 @@ def test_min_tokens_yields_to_a_complete_constraint(tiny_model: Any) -> None:
 
 def test_stop_strings_and_greedy(tiny_model: Any) -> None:
     constraint = Constraint.regex(r"[a-z]{3};[a-z]{3}")
-    outputs = tiny_model.generate(
+    outputs = tiny_model.llm.generate(
         ["a", "b"],
         [
             params(constraint, temperature=0.0, stop=[";"]),
             params(constraint, temperature=0.0),
         ],
+        use_tqdm=False,
     )
     cut = outputs[0].outputs[0]
     assert cut.finish_reason == "stop" and cut.stop_reason == ";"
@@ -170,13 +173,14 @@ def test_engine_survives_a_constraint_that_fails_to_compile(tiny_model_dir: Any)
     )
     model = typedgen.models.VLLM(llm)
     good = Constraint.regex("[0-9]{3}")
-    outputs = model.generate(
+    outputs = llm.generate(
         ["a", "b", "c"],
         [
             params(Constraint.regex("(unclosed"), n=2, seed=0),
             params(good, n=2, seed=1),
             SamplingParams(extra_args={"typedgen_regexp": "x"}, max_tokens=5),
         ],
+        use_tqdm=False,
     )
     for completion in outputs[0].outputs:
         assert completion.text == "" and completion.finish_reason == "stop"
@@ -184,16 +188,4 @@ def test_engine_survives_a_constraint_that_fails_to_compile(tiny_model_dir: Any)
         check(good, completion.text)
     assert outputs[2].outputs[0].text == ""
     with pytest.raises(typedgen.GenerationError, match="before the constraint was complete"):
-        typedgen.generate.regex(model, "[0-9]{3}").result(
-            outputs[1]
-            .outputs[0]
-            .__class__(
-                index=0,
-                text="",
-                token_ids=[],
-                cumulative_logprob=None,
-                logprobs=None,
-                finish_reason="stop",
-                stop_reason=None,
-            )
-        )
+        typedgen.generate.regex(model, "[0-9]{3}").result(typedgen.models.Completion("", "stop"))

@@ -8,6 +8,6 @@ a prompt (or a list of prompts) generates and returns validated results::
 """
 
 from typedgen.generate._api import cfg, choice, format, json, regex, text
-from typedgen.generate._generator import Generator
+from typedgen.generate._generator import Chunk, Generator
 
-__all__ = ["Generator", "cfg", "choice", "format", "json", "regex", "text"]
+__all__ = ["Chunk", "Generator", "cfg", "choice", "format", "json", "regex", "text"]

@@ -15,7 +15,7 @@ from typedgen.generate._generator import Generator
 from typedgen.processors._constraint import Constraint
 
 if TYPE_CHECKING:
-    from typedgen.models import VLLM
+    from typedgen.models import Model
 
 __all__ = ["cfg", "choice", "format", "json", "regex", "text"]
 
@@ -25,12 +25,12 @@ E = TypeVar("E", bound=Enum)
 _METACHARACTERS = frozenset("\\.^$*+?()[]{}|")
 
 
-def text(model: VLLM) -> Generator[str]:
+def text(model: Model) -> Generator[str]:
     """Unconstrained text."""
     return Generator(model, None, str)
 
 
-def regex(model: VLLM, pattern: str, *, finish_within_budget: bool = True) -> Generator[str]:
+def regex(model: Model, pattern: str, *, finish_within_budget: bool = True) -> Generator[str]:
     """Text that matches ``pattern`` entirely (typedgen's regex subset; see
     :func:`typedgen.compile_regex`). Raises :class:`~typedgen.RegexError` for a bad pattern.
 
@@ -44,14 +44,14 @@ def regex(model: VLLM, pattern: str, *, finish_within_budget: bool = True) -> Ge
 
 @overload
 def choice(  # type: ignore[overload-overlap]
-    model: VLLM, choices: type[E], *, finish_within_budget: bool = True
+    model: Model, choices: type[E], *, finish_within_budget: bool = True
 ) -> Generator[E]: ...
 @overload
 def choice(
-    model: VLLM, choices: Iterable[str], *, finish_within_budget: bool = True
+    model: Model, choices: Iterable[str], *, finish_within_budget: bool = True
 ) -> Generator[str]: ...
 def choice(
-    model: VLLM, choices: type[Enum] | Iterable[str], *, finish_within_budget: bool = True
+    model: Model, choices: type[Enum] | Iterable[str], *, finish_within_budget: bool = True
 ) -> Generator[Any]:
     """Exactly one of ``choices``: strings (returns the string) or an ``Enum`` class whose
     values are strings (returns the member). ``finish_within_budget``: as for :func:`regex`."""
@@ -67,7 +67,9 @@ def choice(
     return Generator(model, constraint, str, finish_within_budget=finish_within_budget)
 
 
-def format(model: VLLM, python_type: type[T], *, finish_within_budget: bool = True) -> Generator[T]:
+def format(
+    model: Model, python_type: type[T], *, finish_within_budget: bool = True
+) -> Generator[T]:
     """A value of a scalar type written as plain text: ``int``, ``float``, ``Decimal``, ``bool``
     (``true``/``false``), ``date``, ``time``, ``datetime`` (ISO 8601), ``UUID``.
     ``finish_within_budget``: as for :func:`regex`."""
@@ -79,7 +81,7 @@ def format(model: VLLM, python_type: type[T], *, finish_within_budget: bool = Tr
 
 @overload
 def json(
-    model: VLLM,
+    model: Model,
     target: type[T],
     *,
     whitespace: Whitespace | None = None,
@@ -87,14 +89,14 @@ def json(
 ) -> Generator[T]: ...
 @overload
 def json(
-    model: VLLM,
+    model: Model,
     target: Mapping[str, Any] | str | object,
     *,
     whitespace: Whitespace | None = None,
     finish_within_budget: bool = True,
 ) -> Generator[Any]: ...
 def json(
-    model: VLLM,
+    model: Model,
     target: object,
     *,
     whitespace: Whitespace | None = None,
@@ -113,14 +115,22 @@ def json(
         constraint = Constraint.json_schema(target, whitespace=whitespace)
         constraint.schema()  # refuse text that is not JSON right here
         parse: Callable[[str], Any] = _json.loads
+        partial: Callable[[Any], Any] = _identity
     else:
         typed = target_of(target)
         constraint = Constraint.json_schema(typed.schema, whitespace=whitespace)
         parse = typed.validate_json
-    return Generator(model, constraint, parse, finish_within_budget=finish_within_budget)
+        partial = typed.validate_partial
+    return Generator(
+        model, constraint, parse, finish_within_budget=finish_within_budget, partial=partial
+    )
 
 
-def cfg(model: VLLM, grammar: str) -> Generator[str]:
+def _identity(value: T) -> T:
+    return value
+
+
+def cfg(model: Model, grammar: str) -> Generator[str]:
     """Text of a context-free grammar: not supported yet (the grammar engine is planned);
     raises :class:`~typedgen.NotSupportedError`."""
     raise NotSupportedError(

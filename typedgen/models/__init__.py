@@ -1,25 +1,46 @@
-"""Models: vLLM engines with typedgen's logits processor, and the embedded default model.
+"""Models: what typedgen runs on.
+
+:class:`Model` is the protocol that generators and typed functions use (chat rendering, batch,
+single, streaming, synchronous and asynchronous; its docstring says what an implementation
+guarantees); :class:`VLLM` (``vllm.LLM``) and :class:`AsyncVLLM` (vLLM's ``AsyncLLM``)
+implement it, built by :func:`vllm`; :func:`default` is the embedded default model.
 
 This package imports vLLM only when an engine is built.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
+from typedgen.models._base import Adapter, Completion, Delta, Model
 from typedgen.models._default import cache_dir, default_model_path
-from typedgen.models._vllm import VLLM, vllm
+from typedgen.models._vllm import VLLM, AsyncVLLM, vllm
 
-__all__ = ["VLLM", "cache_dir", "default", "default_model_path", "vllm"]
+__all__ = [
+    "VLLM",
+    "Adapter",
+    "AsyncVLLM",
+    "Completion",
+    "Delta",
+    "Model",
+    "cache_dir",
+    "default",
+    "default_model_path",
+    "vllm",
+]
 
 
-def default(**llm_kwargs: Any) -> VLLM:
+@overload
+def default(*, engine: Literal["sync"] = ..., **llm_kwargs: Any) -> VLLM: ...
+@overload
+def default(*, engine: Literal["async"], **llm_kwargs: Any) -> AsyncVLLM: ...
+def default(*, engine: Literal["sync", "async"] = "sync", **llm_kwargs: Any) -> VLLM | AsyncVLLM:
     """The embedded default model (SmolLM2-135M-Instruct) on vLLM.
 
     The first call converts the model once into typedgen's cache folder (see
-    :func:`default_model_path`); keywords go to ``vllm.LLM`` as in :func:`vllm`. ``dtype``
+    :func:`default_model_path`); ``engine`` and the keywords are those of :func:`vllm`. ``dtype``
     defaults to ``"float32"``: the weights are stored in float32, and vLLM's usual bfloat16 is
     emulated, several times slower, on CPUs without native bfloat16 (measured here: 3x).
     """
     llm_kwargs.setdefault("dtype", "float32")
-    return vllm(default_model_path(), **llm_kwargs)
+    return vllm(default_model_path(), engine=engine, **llm_kwargs)

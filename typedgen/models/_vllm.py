@@ -1,116 +1,532 @@
-"""typedgen models on vLLM: an engine built with typedgen's logits processor registered."""
+"""typedgen models on vLLM: engines built with typedgen's logits processor registered.
+
+:class:`VLLM` drives an in-process ``vllm.LLM`` (one caller at a time, a lock per model);
+:class:`AsyncVLLM` drives vLLM's ``AsyncLLM``, whose engine runs every concurrent request in one
+batch. Both implement :class:`typedgen.models.Model`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import importlib
+import itertools
 import os
-from collections.abc import Sequence
+import queue
+import threading
+from collections.abc import (
+    AsyncIterator,
+    Callable,
+    Container,
+    Coroutine,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from typedgen._errors import ModelError
+from typedgen.models._base import Adapter, Completion, Delta
 from typedgen.processors import PROCESSOR_FQCN
 
 if TYPE_CHECKING:
     from vllm import LLM, RequestOutput, SamplingParams
+    from vllm.config import VllmConfig
     from vllm.lora.request import LoRARequest
+    from vllm.v1.engine.async_llm import AsyncLLM
 
-__all__ = ["VLLM", "vllm"]
+__all__ = ["VLLM", "AsyncVLLM", "vllm"]
+
+T = TypeVar("T")
 
 
-def vllm(model: str | os.PathLike[str], **llm_kwargs: Any) -> VLLM:
-    """Build a ``vllm.LLM`` for ``model`` with typedgen's logits processor registered.
+@overload
+def vllm(
+    model: str | os.PathLike[str], *, engine: Literal["sync"] = ..., **llm_kwargs: Any
+) -> VLLM: ...
+@overload
+def vllm(
+    model: str | os.PathLike[str], *, engine: Literal["async"], **llm_kwargs: Any
+) -> AsyncVLLM: ...
+def vllm(
+    model: str | os.PathLike[str],
+    *,
+    engine: Literal["sync", "async"] = "sync",
+    **llm_kwargs: Any,
+) -> VLLM | AsyncVLLM:
+    """Build a vLLM engine for ``model`` with typedgen's logits processor registered.
 
-    Every keyword goes to ``vllm.LLM`` unchanged (``dtype``, ``tokenizer_mode``,
-    ``trust_remote_code``, ``tensor_parallel_size``, ``quantization``, ``revision``,
-    ``max_model_len``, ``gpu_memory_utilization``, ``enable_lora``, ...); processors given in
-    ``logits_processors`` are kept, and ours is added after them unless one of them is ours
-    (or a subclass of it).
+    ``engine="sync"`` (the default) builds a ``vllm.LLM`` (:class:`VLLM`): batches run in the
+    calling thread, and calls from several threads take turns. ``engine="async"`` builds vLLM's
+    ``AsyncLLM`` (:class:`AsyncVLLM`): concurrent calls (``await``, threads, ``map``) run
+    together in the engine's batch, and cancelling a task aborts its request. The async engine
+    always runs its core in a separate process.
+
+    Every keyword goes to vLLM unchanged (``dtype``, ``tokenizer_mode``, ``trust_remote_code``,
+    ``tensor_parallel_size``, ``quantization``, ``revision``, ``max_model_len``,
+    ``gpu_memory_utilization``, ``enable_lora``, ...); processors given in
+    ``logits_processors`` are kept, and ours is added after them unless one of them is ours (or
+    a subclass of it).
 
     vLLM's model runner V2 (the CUDA default in vLLM 0.32) takes another processor interface;
     unless ``VLLM_USE_V2_MODEL_RUNNER`` is already set, this sets it to ``0`` in the process
     environment so the engine uses the V1 runner, which runs typedgen's processor.
     """
-    from vllm import LLM
-
     processors = list(llm_kwargs.pop("logits_processors", None) or [])
     if not any(_is_ours(p) for p in processors):
         processors.append(PROCESSOR_FQCN)
     os.environ.setdefault("VLLM_USE_V2_MODEL_RUNNER", "0")
+    if engine == "async":
+        return AsyncVLLM.build(str(model), logits_processors=processors, **llm_kwargs)
+    if engine != "sync":
+        raise ModelError(f"engine must be 'sync' or 'async', got {engine!r}")
+    from vllm import LLM
+
     return VLLM(LLM(str(model), logits_processors=processors, **llm_kwargs))
 
 
-class VLLM:
-    """A vLLM engine that typedgen generators can run on.
+class _Adapters:
+    """LoRA adapters by folder: each distinct adapter (folder, and the modification time of its
+    files) gets its own id, so switching adapters, or loading a folder whose files changed,
+    never serves a stale one."""
 
-    Wraps an existing ``vllm.LLM``, which must have been built with typedgen's logits processor
-    (``LLM(..., logits_processors=[typedgen.processors.PROCESSOR_FQCN])``, or use
-    :func:`typedgen.models.vllm`); otherwise :class:`~typedgen.ModelError` says how to build it.
-    """
+    def __init__(self, config: VllmConfig) -> None:
+        self._enabled = config.lora_config is not None
+        self._ids: dict[tuple[str, int], int] = {}
+        self.default: LoRARequest | None = None
 
-    def __init__(self, llm: LLM) -> None:
-        registered = llm.llm_engine.model_config.logits_processors or []
-        if not any(_is_ours(p) for p in registered):
-            raise ModelError(
-                "this vllm.LLM was built without typedgen's logits processor, so constraints "
-                "would be ignored; build it with typedgen.models.vllm(model, ...) or "
-                f"vllm.LLM(model, logits_processors=[{PROCESSOR_FQCN!r}])"
-            )
-        self.llm = llm
-        self._lora: LoRARequest | None = None
-        self._lora_ids: dict[tuple[str, int], int] = {}
-
-    @property
-    def tokenizer(self) -> Any:
-        """The engine's tokenizer."""
-        return self.llm.get_tokenizer()
-
-    @property
-    def lora(self) -> LoRARequest | None:
-        """The LoRA adapter that generations use, if any."""
-        return self._lora
-
-    def load_lora(self, path: str | os.PathLike[str] | None) -> None:
-        """Use the LoRA adapter in folder ``path`` for later generations; ``None`` stops using one.
-
-        Each distinct adapter (folder, and the modification time of its files) gets its own id,
-        so switching adapters, or loading a folder whose files changed, never serves a stale one.
-        The engine must have been built with ``enable_lora=True``.
-        """
+    def request(self, path: Adapter | None) -> LoRARequest | None:
+        """The ``LoRARequest`` for the adapter in folder ``path``; ``None``: the default."""
         if path is None:
-            self._lora = None
-            return
+            return self.default
         from vllm.lora.request import LoRARequest
 
-        if self.llm.llm_engine.vllm_config.lora_config is None:
+        if not self._enabled:
             raise ModelError("LoRA adapters need an engine built with enable_lora=True")
         folder = Path(path).resolve()
         if not folder.is_dir():
             raise ModelError(f"no LoRA adapter folder at {str(folder)!r}")
         stamp = max((f.stat().st_mtime_ns for f in folder.iterdir() if f.is_file()), default=0)
-        key = (str(folder), stamp)
-        lora_id = self._lora_ids.setdefault(key, len(self._lora_ids) + 1)
-        self._lora = LoRARequest(f"typedgen-{lora_id}", lora_id, str(folder))
+        lora_id = self._ids.setdefault((str(folder), stamp), len(self._ids) + 1)
+        return LoRARequest(f"typedgen-{lora_id}", lora_id, str(folder))
 
-    def render_chat(self, messages: Sequence[dict[str, str]]) -> str | None:
+
+class _Engine:
+    """What both vLLM models share: the check that the processor is registered, chat
+    rendering, LoRA adapters and the conversion of vLLM's outputs."""
+
+    def __init__(self, config: VllmConfig, tokenizer: Any) -> None:
+        registered = config.model_config.logits_processors or []
+        if not any(_is_ours(p) for p in registered):
+            raise ModelError(
+                "this vLLM engine was built without typedgen's logits processor, so constraints "
+                "would be ignored; build it with typedgen.models.vllm(model, ...) or with "
+                f"logits_processors=[{PROCESSOR_FQCN!r}]"
+            )
+        self._tokenizer = tokenizer
+        self._adapters = _Adapters(config)
+        self._ids = itertools.count()
+
+    @property
+    def tokenizer(self) -> Any:
+        """The engine's tokenizer."""
+        return self._tokenizer
+
+    @property
+    def lora(self) -> LoRARequest | None:
+        """The LoRA adapter that generations use when a call names none."""
+        return self._adapters.default
+
+    def load_lora(self, path: Adapter | None) -> None:
+        """Use the LoRA adapter in folder ``path`` for later generations that name none
+        (``lora=`` of a call overrides it); ``None`` stops using one. The engine must have been
+        built with ``enable_lora=True``."""
+        self._adapters.default = None if path is None else self._adapters.request(path)
+
+    def render_chat(self, messages: Sequence[Mapping[str, str]]) -> str | None:
         """The prompt text for chat ``messages`` through the tokenizer's chat template
         (with the assistant's turn opened), or ``None`` when the tokenizer has no template."""
-        tokenizer = self.tokenizer
+        tokenizer = self._tokenizer
         if not getattr(tokenizer, "chat_template", None):
             return None
         rendered = tokenizer.apply_chat_template(
-            list(messages), tokenize=False, add_generation_prompt=True
+            [dict(m) for m in messages], tokenize=False, add_generation_prompt=True
         )
         return str(rendered)
 
+    def _request_id(self) -> str:
+        return f"typedgen-{next(self._ids)}"
+
+
+def _with_kind(params: SamplingParams, kind: str) -> SamplingParams:
+    from vllm.sampling_params import RequestOutputKind
+
+    copy = params.clone()
+    copy.output_kind = RequestOutputKind[kind]
+    return copy
+
+
+def _completions(output: RequestOutput) -> list[Completion]:
+    return [Completion(c.text, c.finish_reason, c.stop_reason) for c in output.outputs]
+
+
+def _delta(output: RequestOutput) -> Delta:
+    (c,) = output.outputs
+    return Delta(c.text, c.finish_reason, c.stop_reason) if output.finished else Delta(c.text)
+
+
+def _step(engine: Any, requests: Container[str]) -> Iterator[RequestOutput]:
+    """The outputs of one step of a ``vllm.LLM``'s engine for ``requests``."""
+    for output in engine.step():
+        if output.request_id in requests:
+            yield output
+
+
+def _refusals() -> tuple[type[Exception], ...]:
+    """The exceptions with which vLLM refuses one request (too long, bad parameters)."""
+    from vllm.exceptions import VLLMClientError
+
+    return (ValueError, VLLMClientError)
+
+
+def _refused(exc: Exception) -> Completion:
+    error = ModelError(f"vLLM refused the request: {exc}")
+    error.__cause__ = exc
+    return Completion("", "error", error=error)
+
+
+def _single(params: SamplingParams) -> None:
+    if params.n != 1:
+        raise ModelError(f"streaming needs n == 1 (one output per prompt), got n={params.n}")
+
+
+class VLLM(_Engine):
+    """An in-process ``vllm.LLM`` with typedgen's logits processor: a :class:`Model`.
+
+    Wraps an existing ``vllm.LLM``, which must have been built with typedgen's logits processor
+    (``LLM(..., logits_processors=[typedgen.processors.PROCESSOR_FQCN])``, or use
+    :func:`typedgen.models.vllm`); otherwise :class:`~typedgen.ModelError` says how to build it.
+
+    The engine serves one call at a time: calls from several threads (and the asynchronous
+    methods, which run in worker threads) take turns on a lock of the model, and a stream holds
+    it until it ends or is closed. Batches (``generate`` with many prompts) are where the
+    engine's throughput is; for concurrent callers use :class:`AsyncVLLM`.
+    """
+
+    def __init__(self, llm: LLM) -> None:
+        super().__init__(llm.llm_engine.vllm_config, llm.get_tokenizer())
+        self.llm = llm
+        self._lock = threading.Lock()
+
     def generate(
-        self, prompts: Sequence[str], params: Sequence[SamplingParams]
-    ) -> list[RequestOutput]:
-        """Run ``prompts`` as one vLLM batch (with the loaded LoRA adapter, if any)."""
-        outputs: list[RequestOutput] = self.llm.generate(
-            list(prompts), list(params), use_tqdm=False, lora_request=self._lora
+        self,
+        prompts: Sequence[str],
+        params: Sequence[SamplingParams],
+        *,
+        lora: Adapter | None = None,
+        on_finished: Callable[[int], None] | None = None,
+    ) -> list[list[Completion]]:
+        """Run ``prompts`` as one vLLM batch; see :meth:`typedgen.models.Model.generate`."""
+        if len(prompts) != len(params):
+            raise ModelError(f"{len(prompts)} prompts but {len(params)} sampling parameters")
+        adapter = self._adapters.request(lora)
+        engine = self.llm.llm_engine
+        results: list[list[Completion]] = [[] for _ in prompts]
+        with self._lock:
+            pending: dict[str, int] = {}
+            try:
+                for i, (prompt, p) in enumerate(zip(prompts, params, strict=True)):
+                    request_id = self._request_id()
+                    try:
+                        engine.add_request(
+                            request_id, prompt, _with_kind(p, "FINAL_ONLY"), lora_request=adapter
+                        )
+                    except _refusals() as exc:  # this request only: too long, bad parameters
+                        results[i] = [_refused(exc)]
+                        if on_finished is not None:
+                            on_finished(i)
+                        continue
+                    pending[request_id] = i
+                while pending:
+                    for output in _step(engine, pending):
+                        if output.finished:
+                            i = pending.pop(output.request_id)
+                            results[i] = _completions(output)
+                            if on_finished is not None:
+                                on_finished(i)
+            finally:
+                if pending:  # interrupted (KeyboardInterrupt, an error in on_finished)
+                    engine.abort_request(list(pending))
+        return results
+
+    def stream(
+        self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
+    ) -> Iterator[Delta]:
+        """The output of one prompt as it is generated; see
+        :meth:`typedgen.models.Model.stream`. The model's lock is held until the stream ends or
+        is closed."""
+        _single(params)
+        adapter = self._adapters.request(lora)
+        engine = self.llm.llm_engine
+        with self._lock:
+            request_id = self._request_id()
+            try:
+                engine.add_request(
+                    request_id, prompt, _with_kind(params, "DELTA"), lora_request=adapter
+                )
+            except _refusals() as exc:
+                refused = _refused(exc)
+                yield Delta("", refused.finish_reason, error=refused.error)
+                return
+            finished = False
+            try:
+                while not finished:
+                    for output in _step(engine, {request_id}):
+                        finished = output.finished
+                        yield _delta(output)
+            finally:
+                if not finished:  # closed early: end the request
+                    engine.abort_request([request_id])
+
+    async def agenerate(
+        self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
+    ) -> list[Completion]:
+        """One prompt in a worker thread (calls take turns on the model's lock)."""
+        (completions,) = await asyncio.to_thread(self.generate, [prompt], [params], lora=lora)
+        return completions
+
+    def astream(
+        self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
+    ) -> AsyncIterator[Delta]:
+        """:meth:`stream` driven from a worker thread."""
+        return _iterate_in_thread(lambda: self.stream(prompt, params, lora=lora))
+
+
+class AsyncVLLM(_Engine):
+    """vLLM's ``AsyncLLM`` with typedgen's logits processor: a :class:`Model` whose engine
+    runs every concurrent request in one batch.
+
+    The engine lives on an event loop of its own, in a daemon thread that this object starts, so
+    it serves any number of callers at once: coroutines of any event loop (``agenerate``,
+    ``astream``; ``asyncio.run`` may be called many times), threads, and the synchronous
+    methods, which submit their requests to that loop and wait. Cancelling a task that awaits
+    ``agenerate``, or closing a stream early, aborts the request in the engine.
+
+    Build it with :func:`typedgen.models.vllm` ``(model, engine="async")``; :meth:`close`
+    (or a ``with`` block) shuts the engine down.
+    """
+
+    def __init__(self, engine: AsyncLLM, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(engine.vllm_config, engine.get_tokenizer())
+        self.engine = engine
+        self._loop = loop
+
+    @classmethod
+    def build(cls, model: str, **engine_kwargs: Any) -> AsyncVLLM:
+        """Start the event loop thread and build ``AsyncLLM(AsyncEngineArgs(model, ...))`` on
+        it (vLLM's periodic statistics logging is off unless ``disable_log_stats=False``)."""
+        from vllm.engine.arg_utils import AsyncEngineArgs
+        from vllm.v1.engine.async_llm import AsyncLLM
+
+        engine_kwargs.setdefault("disable_log_stats", True)
+        args = AsyncEngineArgs(model=model, **engine_kwargs)
+        loop = asyncio.new_event_loop()
+        threading.Thread(target=loop.run_forever, name="typedgen-async-vllm", daemon=True).start()
+
+        async def start() -> AsyncLLM:
+            return AsyncLLM.from_engine_args(args)
+
+        try:
+            engine = asyncio.run_coroutine_threadsafe(start(), loop).result()
+            return cls(engine, loop)
+        except BaseException:
+            loop.call_soon_threadsafe(loop.stop)
+            raise
+
+    def close(self) -> None:
+        """Shut the engine down and stop its event loop; the model is unusable afterwards."""
+        if self._loop.is_closed() or not self._loop.is_running():
+            return
+        self.engine.shutdown()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+    def __enter__(self) -> AsyncVLLM:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
+    async def _deltas(
+        self, prompt: str, params: SamplingParams, adapter: LoRARequest | None
+    ) -> AsyncIterator[Delta]:
+        """The request's deltas, on the engine's loop (``AsyncLLM.generate`` aborts the
+        request when this is cancelled or closed early)."""
+        stream = self.engine.generate(
+            prompt, _with_kind(params, "DELTA"), self._request_id(), lora_request=adapter
         )
-        return outputs
+        try:
+            async for output in stream:
+                yield _delta(output)
+        finally:
+            await stream.aclose()
+
+    async def _final(
+        self, prompt: str, params: SamplingParams, adapter: LoRARequest | None
+    ) -> list[Completion]:
+        """One request's completions, on the engine's loop."""
+        final: RequestOutput | None = None
+        try:
+            async for output in self.engine.generate(
+                prompt, _with_kind(params, "FINAL_ONLY"), self._request_id(), lora_request=adapter
+            ):
+                final = output
+        except _refusals() as exc:  # this request only: too long, bad parameters
+            return [_refused(exc)]
+        if final is None:
+            raise ModelError("vLLM ended a request without output")
+        return _completions(final)
+
+    async def agenerate(
+        self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
+    ) -> list[Completion]:
+        """One prompt's completions; concurrent calls share the engine's batch, and cancelling
+        the awaiting task aborts the request."""
+        future = self._submit(self._final(prompt, params, self._adapters.request(lora)))
+        return await asyncio.wrap_future(future)
+
+    def generate(
+        self,
+        prompts: Sequence[str],
+        params: Sequence[SamplingParams],
+        *,
+        lora: Adapter | None = None,
+        on_finished: Callable[[int], None] | None = None,
+    ) -> list[list[Completion]]:
+        """All ``prompts`` at once in the engine's batch; waits for them (an interrupt aborts
+        those still running)."""
+        if len(prompts) != len(params):
+            raise ModelError(f"{len(prompts)} prompts but {len(params)} sampling parameters")
+        adapter = self._adapters.request(lora)
+
+        async def one(i: int) -> list[Completion]:
+            completions = await self._final(prompts[i], params[i], adapter)
+            if on_finished is not None:
+                on_finished(i)
+            return completions
+
+        async def every() -> list[list[Completion]]:
+            return list(await asyncio.gather(*(one(i) for i in range(len(prompts)))))
+
+        future = self._submit(every())
+        try:
+            return future.result()
+        finally:
+            future.cancel()  # a no-op once done; else the requests are aborted
+
+    def stream(
+        self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
+    ) -> Iterator[Delta]:
+        """The output as it is generated, for a synchronous caller."""
+        _single(params)
+        adapter = self._adapters.request(lora)
+        deltas: queue.Queue[Delta | BaseException | None] = queue.Queue()
+
+        async def pump() -> None:
+            try:
+                async for delta in self._deltas(prompt, params, adapter):
+                    deltas.put(delta)
+            except _refusals() as exc:
+                refused = _refused(exc)
+                deltas.put(Delta("", refused.finish_reason, error=refused.error))
+            except Exception as exc:  # handed to the caller's thread
+                deltas.put(exc)
+            deltas.put(None)
+
+        future = self._submit(pump())
+        try:
+            while (item := deltas.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            future.cancel()  # closed early: the request is aborted
+
+    async def astream(
+        self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
+    ) -> AsyncIterator[Delta]:
+        """The output as it is generated, for a coroutine of any event loop."""
+        _single(params)
+        adapter = self._adapters.request(lora)
+        caller = asyncio.get_running_loop()
+        deltas: asyncio.Queue[Delta | BaseException | None] = asyncio.Queue()
+
+        def put(item: Delta | BaseException | None) -> None:
+            caller.call_soon_threadsafe(deltas.put_nowait, item)
+
+        async def pump() -> None:
+            try:
+                async for delta in self._deltas(prompt, params, adapter):
+                    put(delta)
+            except _refusals() as exc:
+                refused = _refused(exc)
+                put(Delta("", refused.finish_reason, error=refused.error))
+            except Exception as exc:  # handed to the caller's loop
+                put(exc)
+            put(None)
+
+        future = self._submit(pump())
+        try:
+            while (item := await deltas.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            future.cancel()  # closed early or cancelled: the request is aborted
+
+
+def _iterate_in_thread(make: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
+    """An asynchronous iterator over ``make()``, which runs in a worker thread; closing it
+    early closes the synchronous iterator (in its thread) after its current item."""
+
+    async def iterate() -> AsyncIterator[T]:
+        caller = asyncio.get_running_loop()
+        items: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue()
+        stop = threading.Event()
+
+        def drain() -> None:
+            iterator = make()
+            try:
+                for item in iterator:
+                    caller.call_soon_threadsafe(items.put_nowait, (True, item))
+                    if stop.is_set():
+                        break
+            except Exception as exc:  # handed to the caller's loop
+                caller.call_soon_threadsafe(items.put_nowait, (False, exc))
+                return
+            finally:
+                close = getattr(iterator, "close", None)
+                if close is not None:
+                    close()
+            caller.call_soon_threadsafe(items.put_nowait, (False, None))
+
+        worker = asyncio.ensure_future(asyncio.to_thread(drain))
+        try:
+            while True:
+                ok, item = await items.get()
+                if not ok:
+                    if item is not None:
+                        raise item
+                    break
+                yield item
+        finally:
+            stop.set()
+            await asyncio.shield(worker)
+
+    return iterate()
 
 
 def _is_ours(processor: object) -> bool:
