@@ -346,10 +346,20 @@ class AsyncVLLM(_Engine):
 
     def close(self) -> None:
         """Shut the engine down and stop its event loop; the model is unusable afterwards."""
-        if self._loop.is_closed() or not self._loop.is_running():
+        if not self._loop.is_running():
             return
-        self.engine.shutdown()
+
+        async def stop() -> None:
+            self.engine.shutdown()
+            for task in asyncio.all_tasks():  # vLLM's output handler
+                if task is not asyncio.current_task():
+                    task.cancel()
+
+        self._submit(stop()).result()
         self._loop.call_soon_threadsafe(self._loop.stop)
+        # vLLM's AsyncLLM shuts down again when collected: let that be now, not while the
+        # interpreter tears modules down at exit
+        del self.engine
 
     def __enter__(self) -> AsyncVLLM:
         return self
