@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from typedgen import generate, models, testing
     from typedgen._compiler import Compiler, compile_json_schema, compile_regex
     from typedgen._fsm import Guide
-    from typedgen._function import fn
+    from typedgen._function import Failure, fn
     from typedgen._json_schema import Whitespace, json_schema_to_regex
     from typedgen._types import schema_of
     from typedgen._vocab import Vocabulary
@@ -38,6 +38,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Compiler",
+    "Failure",
     "GenerationError",
     "Guide",
     "GuideError",
@@ -67,6 +68,7 @@ __all__ = [
 # public name -> private module that defines it
 _LAZY: dict[str, str] = {
     "Compiler": "typedgen._compiler",
+    "Failure": "typedgen._function",
     "Guide": "typedgen._fsm",
     "Vocabulary": "typedgen._vocab",
     "Whitespace": "typedgen._json_schema",

@@ -11,31 +11,41 @@
 A call renders a prompt from the docstring and the arguments (through the model's chat
 template when it has one), generates JSON under the constraint of the return annotation and
 returns the validated instance. The decorated function keeps its signature for type checkers;
-decorating an ``async def`` gives a coroutine function (generation runs in a worker thread).
+decorating an ``async def`` gives a coroutine function. ``map`` runs many inputs as one engine
+batch, ``stream`` yields the generation as it goes (see ``docs/typed-functions.md``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import inspect
 import json
-import threading
 import typing
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, overload
 
 from typedgen import generate
-from typedgen._errors import SchemaError
+from typedgen._errors import GenerationError, SchemaError, TypedgenError
 from typedgen._json_schema import Whitespace
 from typedgen._types import target_of
-from typedgen.models import VLLM, default
+from typedgen.models import Completion, Model, default
 from typedgen.processors import Constraint
 
 if TYPE_CHECKING:
     from vllm import SamplingParams
 
-__all__ = ["AsyncTypedFunction", "TypedFunction", "fn"]
+__all__ = ["AsyncTypedFunction", "Failure", "TypedFunction", "fn"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -67,6 +77,35 @@ def _without_titles(schema: Any) -> Any:
     }
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Failure:
+    """A record of a batch (:meth:`TypedFunction.map`) whose generation failed, in the place
+    of its result: ``index`` and ``input`` say which record, ``error`` why (a
+    :class:`~typedgen.GenerationError` for an output that is incomplete or that the type
+    rejects, with the raw text; a :class:`~typedgen.ModelError` for a request the engine
+    refused). ``text`` and ``finish_reason`` are the error's (``""`` and ``None`` when nothing
+    was generated)."""
+
+    index: int
+    input: Any
+    error: TypedgenError
+
+    @property
+    def text(self) -> str:
+        """The raw generated text."""
+        return self.error.text if isinstance(self.error, GenerationError) else ""
+
+    @property
+    def finish_reason(self) -> str | None:
+        """The engine's finish reason (``"length"``, ``"stop"``, ``"error"``...)."""
+        if isinstance(self.error, GenerationError):
+            return self.error.finish_reason
+        return "error"
+
+
+OnError = Literal["return", "raise"]
+
+
 class _Body(Generic[R]):
     """What sync and async typed functions share: the prompt, the generator, the model."""
 
@@ -74,7 +113,7 @@ class _Body(Generic[R]):
         self,
         func: Callable[..., Any],
         *,
-        model: VLLM | None,
+        model: Model | None,
         max_tokens: int,
         sampling_params: SamplingParams | None,
         whitespace: Whitespace | None,
@@ -86,6 +125,7 @@ class _Body(Generic[R]):
         hints = typing.get_type_hints(func, include_extras=True)
         if "return" not in hints:
             raise SchemaError(f"typed function {func.__qualname__} needs a return annotation")
+        self.name = func.__qualname__
         self.instruction = doc
         self.return_type: Any = hints["return"]
         # Refuse a return type that has no exact constraint now, not at the first call.
@@ -97,10 +137,9 @@ class _Body(Generic[R]):
         self._whitespace = whitespace
         self._finish_within_budget = finish_within_budget
         self._generator: generate.Generator[R] | None = None
-        self._lock = threading.Lock()  # vllm.LLM serves one caller at a time
 
     @property
-    def model(self) -> VLLM:
+    def model(self) -> Model:
         """The model (the default model, built at the first call, unless one was given)."""
         if self._model is None:
             self._model = default()
@@ -120,6 +159,21 @@ class _Body(Generic[R]):
         rendered = self.model.render_chat([{"role": "user", "content": user}])
         return user + "\n" if rendered is None else rendered
 
+    def prompt_of(self, item: Any) -> str:
+        """The prompt for one input of :meth:`TypedFunction.map`: the argument itself when the
+        function takes one parameter, else a tuple of positional or a mapping of keyword
+        arguments."""
+        if len(self.signature.parameters) == 1:
+            return self.prompt(item)
+        if isinstance(item, tuple):
+            return self.prompt(*item)
+        if isinstance(item, Mapping):
+            return self.prompt(**item)
+        raise TypeError(
+            f"{self.name} takes {len(self.signature.parameters)} parameters: give each input of "
+            f"map as a tuple of arguments or a mapping of keyword arguments, got {item!r}"
+        )
+
     @property
     def generator(self) -> generate.Generator[R]:
         if self._generator is None:
@@ -131,15 +185,83 @@ class _Body(Generic[R]):
             )
         return self._generator
 
-    def run(self, *args: Any, **kwargs: Any) -> R:
-        with self._lock:
-            prompt = self.prompt(*args, **kwargs)
-            if self._sampling_params is not None:
-                return self.generator(prompt, sampling_params=self._sampling_params)  # type: ignore[return-value]
-            from vllm import SamplingParams
+    def params(self) -> SamplingParams:
+        """The sampling parameters of every call: ``sampling_params``, else greedy with
+        ``max_tokens``, with the constraint added."""
+        if self._sampling_params is not None:
+            return self.generator.sampling_params(sampling_params=self._sampling_params)
+        from vllm import SamplingParams
 
-            params = SamplingParams(temperature=0.0, max_tokens=self._max_tokens)
-            return self.generator(prompt, sampling_params=params)  # type: ignore[return-value]
+        greedy = SamplingParams(temperature=0.0, max_tokens=self._max_tokens)
+        return self.generator.sampling_params(sampling_params=greedy)
+
+    def run(self, *args: Any, **kwargs: Any) -> R:
+        params = self.params()
+        (completions,) = self.model.generate([self.prompt(*args, **kwargs)], [params])
+        return self.generator.results(completions, params.n)  # type: ignore[no-any-return]
+
+    async def arun(self, *args: Any, **kwargs: Any) -> R:
+        params = self.params()
+        completions = await self.model.agenerate(self.prompt(*args, **kwargs), params)
+        return self.generator.results(completions, params.n)  # type: ignore[no-any-return]
+
+    def record(
+        self, index: int, item: Any, completions: Sequence[Completion], n: int, on_error: OnError
+    ) -> R | Failure:
+        """One record's result, or its :class:`Failure` (raised with ``on_error="raise"``)."""
+        try:
+            return self.generator.results(completions, n)  # type: ignore[no-any-return]
+        except TypedgenError as error:
+            if on_error == "raise":
+                raise
+            return Failure(index, item, error)
+
+    def batch(
+        self, inputs: Iterable[Any], batch_size: int | None
+    ) -> tuple[list[Any], list[str], SamplingParams]:
+        """The inputs of a ``map``, their prompts, and the parameters they share."""
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(
+                f"batch_size must be at least 1 (or None: one batch), got {batch_size}"
+            )
+        items = list(inputs)
+        return items, [self.prompt_of(item) for item in items], self.params()
+
+    def progress(self, total: int, enabled: bool) -> Any:
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=self.name, unit="record", disable=not enabled)
+
+    def map(
+        self, inputs: Iterable[Any], batch_size: int | None, progress: bool, on_error: OnError
+    ) -> list[R | Failure]:
+        items, prompts, params = self.batch(inputs, batch_size)
+        step = batch_size or max(len(items), 1)
+        results: list[R | Failure] = []
+        with self.progress(len(items), progress) as bar:
+            for start in range(0, len(items), step):
+                batch = prompts[start : start + step]
+                outputs = self.model.generate(
+                    batch, [params] * len(batch), on_finished=lambda _: bar.update()
+                )
+                for k, completions in enumerate(outputs, start):
+                    results.append(self.record(k, items[k], completions, params.n, on_error))
+        return results
+
+    async def amap(
+        self, inputs: Iterable[Any], batch_size: int | None, progress: bool, on_error: OnError
+    ) -> list[R | Failure]:
+        items, prompts, params = self.batch(inputs, batch_size)
+        bound = asyncio.Semaphore(batch_size or max(len(items), 1))
+        with self.progress(len(items), progress) as bar:
+
+            async def one(k: int) -> R | Failure:
+                async with bound:
+                    completions = await self.model.agenerate(prompts[k], params)
+                bar.update()
+                return self.record(k, items[k], completions, params.n, on_error)
+
+            return list(await asyncio.gather(*(one(k) for k in range(len(items)))))
 
 
 class TypedFunction(Generic[P, R]):
@@ -156,20 +278,66 @@ class TypedFunction(Generic[P, R]):
         """The prompt a call with these arguments sends."""
         return self.body.prompt(*args, **kwargs)
 
+    def map(
+        self,
+        inputs: Iterable[Any],
+        *,
+        batch_size: int | None = None,
+        progress: bool = True,
+        on_error: OnError = "return",
+    ) -> list[R | Failure]:
+        """Run the function on every input, as one engine batch (or batches of
+        ``batch_size``), and return the results in input order.
+
+        Each input is the argument of a one-parameter function, else a tuple of positional or
+        a mapping of keyword arguments. The outputs are the ones separate calls give (same
+        prompts, same parameters). A record whose generation fails gives a :class:`Failure`
+        (raw text and error) in its place and the others are kept; ``on_error="raise"`` raises
+        the first failure's error instead (once its batch is done). ``progress`` shows a tqdm
+        bar of records done and records per second (on stderr).
+        """
+        return self.body.map(inputs, batch_size, progress, on_error)
+
+    def stream(self, *args: P.args, **kwargs: P.kwargs) -> Iterator[generate.Chunk[R]]:
+        """The call's generation as it goes: :class:`~typedgen.generate.Chunk` objects with
+        text deltas and partial instances, the last one (``done``) with the validated result
+        (see :meth:`typedgen.generate.Generator.stream`)."""
+        body = self.body
+        return body.generator.stream(body.prompt(*args, **kwargs), sampling_params=body.params())
+
 
 class AsyncTypedFunction(Generic[P, R]):
-    """The ``async def`` form of :class:`TypedFunction`: calls return awaitables."""
+    """The ``async def`` form of :class:`TypedFunction`: calls return awaitables, and
+    concurrent calls on an asynchronous model (``models.vllm(..., engine="async")``) run in one
+    engine batch; cancelling a call aborts its request."""
 
     def __init__(self, func: Callable[P, Awaitable[R]], body: _Body[R]) -> None:
         self.body = body
         functools.update_wrapper(self, func)
 
     async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        return await asyncio.to_thread(self.body.run, *args, **kwargs)
+        return await self.body.arun(*args, **kwargs)
 
     def prompt(self, *args: P.args, **kwargs: P.kwargs) -> str:
         """The prompt a call with these arguments sends."""
         return self.body.prompt(*args, **kwargs)
+
+    async def map(
+        self,
+        inputs: Iterable[Any],
+        *,
+        batch_size: int | None = None,
+        progress: bool = True,
+        on_error: OnError = "return",
+    ) -> list[R | Failure]:
+        """:meth:`TypedFunction.map`, awaited: every input is a concurrent request (at most
+        ``batch_size`` at once), results in input order."""
+        return await self.body.amap(inputs, batch_size, progress, on_error)
+
+    def stream(self, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[generate.Chunk[R]]:
+        """:meth:`TypedFunction.stream` as an asynchronous iterator (``async for``)."""
+        body = self.body
+        return body.generator.astream(body.prompt(*args, **kwargs), sampling_params=body.params())
 
 
 class _Decorator:
@@ -198,7 +366,7 @@ def fn(func: Callable[P, R], /) -> TypedFunction[P, R]: ...
 @overload
 def fn(
     *,
-    model: VLLM | None = None,
+    model: Model | None = None,
     max_tokens: int = DEFAULT_MAX_TOKENS,
     sampling_params: SamplingParams | None = None,
     whitespace: Whitespace | None = None,
@@ -208,7 +376,7 @@ def fn(
     func: Callable[P, Any] | None = None,
     /,
     *,
-    model: VLLM | None = None,
+    model: Model | None = None,
     max_tokens: int = DEFAULT_MAX_TOKENS,
     sampling_params: SamplingParams | None = None,
     whitespace: Whitespace | None = None,

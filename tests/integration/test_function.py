@@ -76,3 +76,61 @@ def test_typed_function_needs_docstring_and_return_type() -> None:
         @typedgen.fn
         def callback(text: str) -> Callable[[], int]:
             """A return type with no JSON Schema is refused when decorating."""
+
+
+@dataclasses.dataclass
+class Pet:
+    name: str
+    legs: int
+
+
+TEXTS = ["a cat named Tom", "a spider", "a dog called Rex", "a bird", "a fish", "a snake"]
+
+
+def test_map_gives_what_separate_calls_give_in_input_order(tiny_model: Any) -> None:
+    @typedgen.fn(model=tiny_model, max_tokens=30)
+    def pet(text: str) -> Pet:
+        """Describe the pet."""
+
+    separate = [pet(t) for t in TEXTS]
+    assert pet.map(TEXTS, progress=False) == separate
+    assert pet.map(TEXTS, batch_size=4, progress=False) == separate
+    assert asyncio.run(_amap(pet, TEXTS)) == separate
+
+
+async def _amap(function: Any, texts: list[str]) -> list[Any]:
+    @typedgen.fn(model=function.body.model, max_tokens=30)
+    async def pet(text: str) -> Pet:
+        """Describe the pet."""
+
+    return list(await pet.map(texts, batch_size=2, progress=False))
+
+
+def test_map_keeps_failed_records_with_their_text_and_error(tiny_model: Any) -> None:
+    @typedgen.fn(model=tiny_model, max_tokens=6, finish_within_budget=False)
+    def names(
+        text: str, count: int = 2
+    ) -> list[Annotated[str, pydantic.StringConstraints(min_length=9)]]:
+        """List the names."""
+
+    too_long = "word " * 2000  # longer than the model's context
+    results = names.map([("Ann", 0), {"text": too_long}, ("Bob", 3)], progress=False)
+    assert [type(r) for r in results] == [typedgen.Failure] * 3
+    cut, refused, _ = results
+    assert isinstance(cut.error, typedgen.TruncatedGenerationError)
+    assert cut.index == 0 and cut.input == ("Ann", 0)
+    assert cut.text.startswith("[") and cut.finish_reason == "length"
+    assert isinstance(refused.error, typedgen.ModelError) and refused.text == ""
+    with pytest.raises(typedgen.TruncatedGenerationError):
+        names.map([("Ann", 0)], progress=False, on_error="raise")
+    with pytest.raises(TypeError, match="tuple of arguments"):
+        names.map(["Ann"], progress=False)
+
+
+def test_stream_of_a_typed_function(tiny_model: Any) -> None:
+    @typedgen.fn(model=tiny_model, max_tokens=30)
+    def pet(text: str) -> Pet:
+        """Describe the pet."""
+
+    chunks = list(pet.stream("a cat"))
+    assert chunks[-1].done and chunks[-1].value == pet("a cat")

@@ -147,7 +147,7 @@ class Generator(Generic[T]):
             max_tokens=max_tokens, stop_at=stop_at, seed=seed, sampling_params=sampling_params
         )
         outputs = self.model.generate(batch, [params] * len(batch), lora=lora)
-        results = [self._results(completions, params.n) for completions in outputs]
+        results = [self.results(completions, params.n) for completions in outputs]
         return results[0] if single else results
 
     async def acall(
@@ -166,7 +166,7 @@ class Generator(Generic[T]):
         params = self.sampling_params(
             max_tokens=max_tokens, stop_at=stop_at, seed=seed, sampling_params=sampling_params
         )
-        return self._results(await self.model.agenerate(prompt, params, lora=lora), params.n)
+        return self.results(await self.model.agenerate(prompt, params, lora=lora), params.n)
 
     def stream(
         self,
@@ -212,7 +212,9 @@ class Generator(Generic[T]):
             if close is not None:
                 await close()
 
-    def _results(self, completions: Sequence[Completion], n: int) -> Any:
+    def results(self, completions: Sequence[Completion], n: int) -> Any:
+        """The result of one prompt's completions (a list of them for ``n > 1``); raises as
+        :meth:`result` does."""
         values = [self.result(completion) for completion in completions]
         return values if n > 1 else values[0]
 
