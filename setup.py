@@ -11,7 +11,9 @@ extensions = [
         ["typedgen/_fsm.pyx"],
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=["-O3"],
+        # OpenMP: fill_bitmasks shares a batch's rows between threads
+        extra_compile_args=["-O3", "-fopenmp"],
+        extra_link_args=["-fopenmp"],
     ),
     Extension("typedgen._regex", ["typedgen/_regex.pyx"], extra_compile_args=["-O3"]),
 ]

@@ -12,6 +12,14 @@ cdef enum:
 cdef enum:
     DIST_NONE = 0x3FFFFFFF  # distance() of a state from which no accepting state is reachable
 
+cdef enum:
+    _PREFETCH_SUCCESSORS = 128  # Guide.prefetch: the most successor masks it computes
+
+cdef struct _Yield:
+    # a lock that a long walk holds and hands over to the threads counted in ``waiting``
+    int* waiting
+    PyThread_type_lock lock
+
 cdef struct _Reverse:
     # the NFA's edges as CSR by destination: byte edges, then epsilon edges
     int32_t* start_b
@@ -67,6 +75,8 @@ cdef class RegexAutomaton(Automaton):
     cdef int table_mask
     cdef int32_t* marks         # per node number (virtual too): the generation that reached it
     cdef int32_t generation
+    cdef uint8_t* pages_touched # bit per 4 KiB page of marks: a virtual number on it was marked
+    cdef int64_t n_pages_touched
     cdef int32_t* stack
     cdef int32_t* buf
     cdef size_t set_bytes
@@ -90,6 +100,7 @@ cdef class RegexAutomaton(Automaton):
     cdef inline bint _takes_part(self, int node, int within) noexcept nogil
     cdef int step(self, int state, int byte) noexcept nogil
     cdef inline int _push(self, int32_t node, int pending) noexcept nogil
+    cdef void _touch(self, int32_t node) noexcept nogil
     cdef void _grow_work(self) noexcept nogil
     cdef int _closure(self, int pending) noexcept nogil
     cdef int _compute(self, int state, int byte) noexcept nogil
@@ -118,7 +129,8 @@ cdef class TokenTrie:
     cdef int64_t* offsets      # token i's bytes: data[offsets[i]:offsets[i+1]]
     cdef void _build(self, int32_t* order, int32_t n_valid)
     cdef void _text_index(self, int32_t* parent, int32_t n_valid)
-    cdef int walk(self, Automaton automaton, int state, uint32_t* mask) noexcept nogil
+    cdef int walk(self, Automaton automaton, int state, uint32_t* mask, _Yield* y) noexcept nogil
+    cdef int successors(self, Automaton automaton, int state, int32_t* out, int cap, _Yield* y) noexcept nogil
     cdef int walk_within(self, Automaton automaton, int state, uint32_t* mask, int limit, int* reach) noexcept nogil
 
 cdef class Guide:
@@ -128,17 +140,27 @@ cdef class Guide:
     cdef int n_words
     cdef int32_t* eos
     cdef int n_eos
-    cdef uint32_t** masks
+    cdef uint32_t** masks    # per guide state: its packed mask (see _pack_mask), or NULL
     cdef int masks_cap
     cdef int n_masks
+    cdef size_t mask_bytes   # of the packed masks
     cdef int32_t* reach      # per guide state: the largest distance a token leads to, or -2
     cdef int reach_cap
-    cdef uint32_t* scratch   # the budget-restricted mask being built (under the lock)
+    cdef uint32_t* scratch   # a dense mask being built (under the lock)
+    cdef uint8_t* prefetched # per guide state: 1 once queued for prefetch (under the GIL)
+    cdef int prefetched_cap
+    cdef int waiting         # threads waiting for the lock (a prefetching walk yields to them)
     cdef PyThread_type_lock lock
     cdef inline int _check(self, long state) except -1
     cdef inline bint _is_eos(self, long token) noexcept nogil
-    cdef uint32_t* _mask(self, int state) except NULL
+    cdef void _acquire(self) noexcept
+    cdef void _acquire_nogil(self) noexcept nogil
+    cdef int _compute_mask(self, int state, uint32_t* dense, _Yield* y) noexcept nogil
+    cdef const uint32_t* _publish(self, int state, const uint32_t* dense) noexcept nogil
+    cdef const uint32_t* _mask_nogil(self, int state) noexcept nogil
+    cdef const uint32_t* _mask(self, int state) except NULL
     cdef bint _accepting(self, int state) noexcept
-    cdef uint32_t* _locked_mask(self, long state) except NULL
-    cdef uint32_t* _budget_mask(self, int state, long budget, bint* fits) except NULL
+    cdef int _fill_nogil(self, long state, uint32_t* target) noexcept nogil
+    cdef int _precompute(self, int state) except -1
+    cdef const uint32_t* _budget_mask(self, int state, long budget, bint* fits) except NULL
     cdef int _step_bytes(self, int state, const uint8_t* data, Py_ssize_t n) except -3

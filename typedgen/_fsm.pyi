@@ -5,10 +5,20 @@ from typing import Any, ClassVar
 
 from typedgen._regex import Nfa
 
-__all__ = ["DEFAULT_MAX_STATES", "Automaton", "Guide", "RegexAutomaton", "TokenTrie"]
+__all__ = [
+    "DEFAULT_MAX_STATES",
+    "PREFETCH_SUCCESSORS",
+    "Automaton",
+    "Guide",
+    "RegexAutomaton",
+    "TokenTrie",
+    "fill_bitmasks",
+]
 
 DEFAULT_MAX_STATES: int
 """Default limit on the DFA states of one pattern."""
+PREFETCH_SUCCESSORS: int
+"""The most successor states whose masks one :meth:`Guide.prefetch` computes."""
 
 class Automaton:
     """A deterministic byte automaton that a :class:`Guide` drives through C methods."""
@@ -62,7 +72,14 @@ class Guide:
     @property
     def num_states(self) -> int: ...
     @property
-    def memory(self) -> int: ...
+    def memory(self) -> int:
+        """Bytes of C memory held (not the shared trie): the sum of :meth:`memory_usage`."""
+    def memory_usage(self) -> dict[str, int]:
+        """Bytes held by part: ``automaton``, ``masks``, ``index``."""
+    def prefetch(self, state: int) -> None:
+        """Queue the masks of the states one token after ``state`` for the background thread."""
+    def precompute(self, state: int) -> int:
+        """What :meth:`prefetch` does, in the calling thread; the number of masks computed."""
     def is_final(self, state: int) -> bool: ...
     @property
     def max_distance(self) -> int: ...
@@ -75,3 +92,11 @@ class Guide:
     def is_allowed(self, state: int, token_id: int) -> bool: ...
     def advance(self, state: int, token_id: int) -> int: ...
     def advance_bytes(self, state: int, data: bytes) -> int: ...
+
+def fill_bitmasks(
+    guides: Sequence[Guide], states: Sequence[int], out: Any, *, threads: int = 1
+) -> list[int]:
+    """Row ``k`` of ``out`` gets ``guides[k]``'s mask of ``states[k]``, rows shared between
+    ``threads`` threads; the rows whose automaton failed (nothing written there)."""
+
+def _wait_prefetched() -> None: ...

@@ -36,23 +36,57 @@ from cpython.pythread cimport (
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from libc.string cimport memcmp, memcpy, memset
+from cython.parallel cimport prange
 
 cimport numpy as cnp
 
 from typedgen._hashing cimport hash_ints
+import queue
+import threading
+
 import numpy as np
 
-from typedgen._errors import GuideError, StateLimitError
+from typedgen._errors import GuideError, StateLimitError, TypedgenError
 
 cnp.import_array()
 
-__all__ = ["DEFAULT_MAX_STATES", "Automaton", "Guide", "RegexAutomaton", "TokenTrie"]
+__all__ = [
+    "DEFAULT_MAX_STATES",
+    "PREFETCH_SUCCESSORS",
+    "Automaton",
+    "Guide",
+    "RegexAutomaton",
+    "TokenTrie",
+    "fill_bitmasks",
+]
 
 DEFAULT_MAX_STATES = 200_000
 """Default limit on the DFA states of one pattern (each holds a 1 KiB row and, once visited, a
 token mask)."""
 
-# step() results besides states >= 0
+cdef extern from "<sched.h>":
+    int sched_yield() noexcept nogil
+
+cdef extern from *:
+    """
+    static inline int tg_atomic_load(int* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+    static inline void tg_atomic_add(int* p, int v) { __atomic_add_fetch(p, v, __ATOMIC_ACQ_REL); }
+    """
+    int _atomic_load "tg_atomic_load" (int* p) noexcept nogil
+    void _atomic_add "tg_atomic_add" (int* p, int v) noexcept nogil
+
+
+cdef inline void _yield_lock(_Yield* y) noexcept nogil:
+    """Hand the lock ``y`` holds to the threads waiting for it, then take it back (a walk can
+    pause there: DFA states are never removed, so its states stay valid)."""
+    if y == NULL or _atomic_load(y.waiting) == 0:
+        return
+    PyThread_release_lock(y.lock)
+    while _atomic_load(y.waiting) > 0:
+        sched_yield()
+    PyThread_acquire_lock(y.lock, WAIT_LOCK)
+
+
 cdef enum:
     DEPTH_CUT = 1      # the text bound stopped at the horizon (a lower bound)
     DEPTH_EXACT = 2    # every text string longer than the bound is dead
@@ -428,7 +462,9 @@ cdef class RegexAutomaton(Automaton):
         if self.num_ids > 0x7FFFFFFF:
             raise ValueError("the NFA has more node numbers than int32 holds")
         self.marks = <int32_t*>_xcalloc(self.num_ids + 1, sizeof(int32_t))
-        self.work_cap = n + 1
+        self.pages_touched = <uint8_t*>_xcalloc(
+            ((self.num_ids + 1) * sizeof(int32_t) >> 15) + 1, 1)
+        self.work_cap = min(n + 1, 1024)  # grown on demand (a closure rarely holds every node)
         self.stack = <int32_t*>_xmalloc(self.work_cap * sizeof(int32_t))
         self.buf = <int32_t*>_xmalloc(self.work_cap * sizeof(int32_t))
         self.generation = 0
@@ -462,6 +498,7 @@ cdef class RegexAutomaton(Automaton):
         free(self.eps_start)
         free(self.eps_dst)
         free(self.marks)
+        free(self.pages_touched)
         free(self.stack)
         free(self.buf)
         free(self.node_dist)
@@ -485,11 +522,27 @@ cdef class RegexAutomaton(Automaton):
         return StateLimitError(pattern=self.pattern, limit=self.max_states)
 
     cdef size_t memory(self) noexcept nogil:
-        return (<size_t>self.n_states * (256 * sizeof(int32_t) + 32) + self.set_bytes
+        """The bytes this automaton holds: the NFA's edges (CSR), the marks of its node
+        numbers (for the virtual copies' numbers, the pages reached so far: the others are
+        zeroed pages never touched, which cost no memory), the work buffers, the DFA states
+        (node set, 1 KiB row, hash, flags), the intern table, the memoized distances and text
+        bounds."""
+        cdef size_t n = <size_t>self.num_nodes + 1
+        cdef size_t edges_b = <size_t>self.byte_start[self.num_nodes]
+        cdef size_t edges_e = <size_t>self.eps_start[self.num_nodes]
+        return (2 * n * sizeof(int32_t) + edges_b * (2 + sizeof(int32_t))
+                + edges_e * sizeof(int32_t)
+                + n * sizeof(int32_t) + <size_t>self.n_blocks * 8 * sizeof(int32_t)
+                + n * sizeof(int32_t) + <size_t>self.n_pages_touched * 4096
+                + (((<size_t>self.num_ids + 1) * sizeof(int32_t) >> 15) + 1)
+                + 2 * <size_t>self.work_cap * sizeof(int32_t)
+                + <size_t>self.n_states * 256 * sizeof(int32_t) + self.set_bytes
+                + <size_t>self.cap_states * (2 * sizeof(void*) + sizeof(int32_t) + 1
+                                             + sizeof(uint64_t))
                 + (<size_t>self.table_mask + 1) * sizeof(int32_t)
-                + (<size_t>self.num_nodes * sizeof(int32_t) if self.node_dist != NULL else 0)
-                + <size_t>self.num_nodes * sizeof(int32_t)
-                + <size_t>self.dists_cap * sizeof(int32_t))
+                + (n * sizeof(int32_t) if self.node_dist != NULL else 0)
+                + <size_t>self.dists_cap * sizeof(int32_t)
+                + <size_t>self._depth_cap * (sizeof(int16_t) + 1))
 
     cdef int distance(self, int state) noexcept nogil:
         """The fewest bytes from ``state`` to acceptance: the least distance of its NFA nodes
@@ -712,11 +765,21 @@ cdef class RegexAutomaton(Automaton):
         """Mark ``node`` and push it on the stack unless already marked; the new stack size."""
         if self.marks[node] == self.generation:
             return pending
+        if node >= self.num_nodes and not self.marks[node]:
+            self._touch(node)
         self.marks[node] = self.generation
         if pending == self.work_cap:
             self._grow_work()
         self.stack[pending] = node
         return pending + 1
+
+    cdef void _touch(self, int32_t node) noexcept nogil:
+        """Count the page of ``marks`` that virtual node number ``node`` is on, the first time
+        one of its numbers is marked (pages never reached cost no resident memory)."""
+        cdef int64_t page = (<int64_t>node * sizeof(int32_t)) >> 12
+        if not self.pages_touched[page >> 3] & (1 << (page & 7)):
+            self.pages_touched[page >> 3] |= 1 << (page & 7)
+            self.n_pages_touched += 1
 
     cdef void _grow_work(self) noexcept nogil:
         self.work_cap *= 2
@@ -1112,13 +1175,14 @@ cdef class TokenTrie:
         cdef int64_t s = self.offsets[token_id], e = self.offsets[token_id + 1]
         return self.data[s:e] if e > s else None
 
-    cdef int walk(self, Automaton automaton, int state, uint32_t* mask) noexcept nogil:
+    cdef int walk(self, Automaton automaton, int state, uint32_t* mask, _Yield* y) noexcept nogil:
         """Set in ``mask`` the bit of every token whose bytes lead ``automaton`` from ``state``
-        to a live state. Returns 0, or -1 when the automaton failed."""
+        to a live state. Returns 0, or -1 when the automaton failed. With ``y``, the lock it
+        names is handed over every few hundred nodes to threads waiting for it."""
         cdef int32_t* states = <int32_t*>malloc((self.max_depth + 1) * sizeof(int32_t))
         if states == NULL:
             return -1
-        cdef int32_t i = 0, n = self.n_nodes, s, k, t
+        cdef int32_t i = 0, n = self.n_nodes, s, k, t, visited = 0
         cdef uint8_t* node_byte = self.node_byte
         cdef uint16_t* node_depth = self.node_depth
         cdef int32_t* node_skip = self.node_skip
@@ -1139,6 +1203,9 @@ cdef class TokenTrie:
                 mask[w] |= self.text_masks[limit * self.n_words + w]
         states[0] = state
         while i < n:
+            visited += 1
+            if y != NULL and (visited & 255) == 0:
+                _yield_lock(y)
             if limit > 0 and node_rooted[i] and node_maxlen[i] <= limit:
                 i = node_skip[i]  # all of its tokens were just taken
                 continue
@@ -1172,6 +1239,48 @@ cdef class TokenTrie:
         free(states)
         return 0
 
+    cdef int successors(self, Automaton automaton, int state, int32_t* out, int cap,
+                        _Yield* y) noexcept nogil:
+        """The distinct states a token leads ``automaton`` to from ``state`` (a live one), at
+        most ``cap`` of them, in trie order, into ``out``: how many, or -1 when the automaton
+        failed. ``y``: as for :meth:`walk`."""
+        cdef int32_t* states = <int32_t*>malloc((self.max_depth + 1) * sizeof(int32_t))
+        cdef int size = 16, slot, count = 0
+        while size < 2 * cap:
+            size *= 2
+        cdef int32_t* seen = <int32_t*>malloc(size * sizeof(int32_t))
+        if states == NULL or seen == NULL:
+            free(states)
+            free(seen)
+            return -1
+        memset(seen, 0xFF, size * sizeof(int32_t))
+        cdef int32_t i = 0, n = self.n_nodes, s, visited = 0
+        cdef void* regex = <void*>automaton if automaton.is_regex else NULL
+        states[0] = state
+        while i < n and count < cap:
+            visited += 1
+            if y != NULL and (visited & 255) == 0:
+                _yield_lock(y)
+            s = _walk_step(automaton, regex, states[self.node_depth[i] - 1], self.node_byte[i])
+            if s < 0:
+                if s == FAILED:
+                    count = -1
+                    break
+                i = self.node_skip[i]
+                continue
+            states[self.node_depth[i]] = s
+            if self.node_first[i] < self.node_first[i + 1]:
+                slot = <int>((<uint32_t>s * 2654435761u) & <uint32_t>(size - 1))
+                while seen[slot] >= 0 and seen[slot] != s:
+                    slot = (slot + 1) & (size - 1)
+                if seen[slot] < 0:
+                    seen[slot] = s
+                    out[count] = s
+                    count += 1
+            i += 1
+        free(states)
+        free(seen)
+        return count
 
     cdef int walk_within(self, Automaton automaton, int state, uint32_t* mask, int limit,
                          int* reach) noexcept nogil:
@@ -1245,7 +1354,8 @@ cdef class Guide:
 
     States are plain ints: ``initial_state`` to start, ``advance`` to move. State 0 is the
     finished state (after EOS): only EOS is allowed there. A mask is computed on a state's first
-    visit and memoized; ``fill_bitmask`` of a visited state is a copy.
+    visit (or ahead of it, see :meth:`prefetch`) and memoized, packed (see ``_pack_mask``);
+    ``fill_bitmask`` of a memoized state is a copy or a clear-and-scatter.
 
     Bitmask layout (the reference loop)::
 
@@ -1253,7 +1363,9 @@ cdef class Guide:
             allowed[t] = (out[row, t // 32] >> (t % 32)) & 1
 
     Guides are safe to share between threads: every method holds the guide's lock while it
-    reads or grows memoized data, and releases the GIL while it walks the trie.
+    reads or grows memoized data, and releases the GIL while it walks the trie. The background
+    prefetcher holds the same lock and hands it over, within a few hundred trie nodes, to any
+    thread that waits for it.
     """
 
 
@@ -1290,6 +1402,7 @@ cdef class Guide:
         free(self.eos)
         free(self.reach)
         free(self.scratch)
+        free(self.prefetched)
         if self.lock != NULL:
             PyThread_free_lock(self.lock)
 
@@ -1309,16 +1422,27 @@ cdef class Guide:
 
     @property
     def memory(self) -> int:
-        """Bytes of C memory held by this guide and its automaton (not the shared trie)."""
-        cdef size_t total = (self.automaton.memory() + self.masks_cap * sizeof(void*)
-                             + self.reach_cap * sizeof(int32_t))
+        """Bytes of C memory held by this guide and its automaton (not the shared trie): the
+        sum of :meth:`memory_usage`."""
+        return sum(self.memory_usage().values())
+
+    def memory_usage(self) -> dict[str, int]:
+        """Bytes of C memory held, by part: ``automaton`` (the NFA and the DFA states built so
+        far, see ``RegexAutomaton``; for another automaton what it reports), ``masks`` (the
+        packed masks memoized so far: at most ``8 + 4 * bitmask_width`` bytes a state, far less
+        for masks that allow few tokens or almost all), ``index`` (per-state tables and the
+        scratch mask). The vocabulary's trie is shared by every guide of the vocabulary and not
+        counted (``TokenTrie.memory``)."""
+        cdef size_t automaton, masks, index
+        self._acquire()
+        automaton = self.automaton.memory()
+        masks = self.mask_bytes
+        index = (self.masks_cap * sizeof(void*) + self.reach_cap * sizeof(int32_t)
+                 + self.prefetched_cap + self.n_eos * sizeof(int32_t))
         if self.scratch != NULL:
-            total += self.n_words * sizeof(uint32_t)
-        cdef int i
-        for i in range(self.n_masks):
-            if self.masks[i] != NULL:
-                total += self.n_words * sizeof(uint32_t)
-        return total
+            index += self.n_words * sizeof(uint32_t)
+        PyThread_release_lock(self.lock)
+        return {"automaton": automaton, "masks": masks, "index": index}
 
     cdef inline int _check(self, long state) except -1:
         if state < 0 or state > self.automaton.num_states():
@@ -1337,10 +1461,40 @@ cdef class Guide:
         self._check(state)
         return state == 0 or self._accepting(<int>state - 1)
 
-    cdef uint32_t* _mask(self, int state) except NULL:
-        """The memoized mask of a guide state; the caller holds the lock."""
-        cdef int i, cap, rc = 0
-        cdef uint32_t* mask
+    cdef void _acquire(self) noexcept:
+        """Take the lock from a thread that holds the GIL (released while it waits)."""
+        if PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
+            return
+        with nogil:
+            self._acquire_nogil()
+
+    cdef void _acquire_nogil(self) noexcept nogil:
+        """Take the lock, counted in ``waiting`` while it waits so that the prefetcher yields."""
+        if PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
+            return
+        _atomic_add(&self.waiting, 1)
+        PyThread_acquire_lock(self.lock, WAIT_LOCK)
+        _atomic_add(&self.waiting, -1)
+
+    cdef int _compute_mask(self, int state, uint32_t* dense, _Yield* y) noexcept nogil:
+        """The mask of guide state ``state`` into ``dense``; the caller holds the lock. 0, or
+        -1 when the automaton failed."""
+        cdef int i
+        memset(dense, 0, self.n_words * sizeof(uint32_t))
+        if state > 0 and self.trie.walk(self.automaton, state - 1, dense, y) != 0:
+            return -1
+        for i in range(self.n_eos):
+            dense[self.eos[i] >> 5] &= ~((<uint32_t>1) << (self.eos[i] & 31))
+        if state == 0 or self.automaton.accepting(state - 1):
+            for i in range(self.n_eos):
+                dense[self.eos[i] >> 5] |= (<uint32_t>1) << (self.eos[i] & 31)
+        return 0
+
+    cdef const uint32_t* _publish(self, int state, const uint32_t* dense) noexcept nogil:
+        """Memoize ``dense`` as the mask of ``state`` unless one is there (the caller holds the
+        lock); the packed mask kept."""
+        cdef int i, cap
+        cdef size_t size
         if state < self.n_masks and self.masks[state] != NULL:
             return self.masks[state]
         if state >= self.masks_cap:
@@ -1349,53 +1503,126 @@ cdef class Guide:
             for i in range(self.masks_cap, cap):
                 self.masks[i] = NULL
             self.masks_cap = cap
-        mask = <uint32_t*>_xmalloc(self.n_words * sizeof(uint32_t))
-        memset(mask, 0, self.n_words * sizeof(uint32_t))
-        if state > 0:
-            with nogil:
-                rc = self.trie.walk(self.automaton, state - 1, mask)
-            if rc != 0:
-                free(mask)
-                raise self.automaton.failure()
-        for i in range(self.n_eos):
-            mask[self.eos[i] >> 5] &= ~((<uint32_t>1) << (self.eos[i] & 31))
-        if state == 0 or self.automaton.accepting(state - 1):
-            for i in range(self.n_eos):
-                mask[self.eos[i] >> 5] |= (<uint32_t>1) << (self.eos[i] & 31)
-        self.masks[state] = mask
+        self.masks[state] = _pack_mask(dense, self.n_words, &size)
+        self.mask_bytes += size
         if state >= self.n_masks:
             self.n_masks = state + 1
+        return self.masks[state]
+
+    cdef const uint32_t* _mask_nogil(self, int state) noexcept nogil:
+        """The memoized mask of a guide state, computed now if needed (the caller holds the
+        lock); NULL when the automaton failed."""
+        if state < self.n_masks and self.masks[state] != NULL:
+            return self.masks[state]
+        if self.scratch == NULL:
+            self.scratch = <uint32_t*>_xmalloc(self.n_words * sizeof(uint32_t))
+        if self._compute_mask(state, self.scratch, NULL) != 0:
+            return NULL
+        return self._publish(state, self.scratch)
+
+    cdef const uint32_t* _mask(self, int state) except NULL:
+        """``_mask_nogil`` raising the automaton's failure; the caller holds the lock."""
+        cdef const uint32_t* mask
+        if state < self.n_masks and self.masks[state] != NULL:
+            return self.masks[state]
+        with nogil:
+            mask = self._mask_nogil(state)
+        if mask == NULL:
+            raise self.automaton.failure()
         return mask
 
     cdef bint _accepting(self, int state) noexcept:
         """Whether automaton state ``state`` accepts, read under the lock (a walk in another
         thread may be growing the automaton's arrays)."""
         cdef bint result
-        if not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
-            with nogil:
-                PyThread_acquire_lock(self.lock, WAIT_LOCK)
+        self._acquire()
         result = self.automaton.accepting(state)
         PyThread_release_lock(self.lock)
         return result
-
-    cdef uint32_t* _locked_mask(self, long state) except NULL:
-        cdef uint32_t* mask
-        self._check(state)
-        if not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
-            with nogil:
-                PyThread_acquire_lock(self.lock, WAIT_LOCK)
-        try:
-            mask = self._mask(<int>state)
-        finally:
-            PyThread_release_lock(self.lock)
-        return mask
 
     def fill_bitmask(self, long state, out, Py_ssize_t row=0) -> None:
         """Write the allowed tokens of ``state`` into row ``row`` of ``out``, an int32 numpy
         array or CPU torch tensor of shape ``(rows, bitmask_width)``, in place."""
         cdef char* target = _bitmask_row(out, row, self.n_words)
-        cdef uint32_t* mask = self._locked_mask(state)
-        memcpy(target, mask, self.n_words * sizeof(uint32_t))
+        self._check(state)
+        self._acquire()
+        try:
+            _unpack_mask(self._mask(<int>state), <uint32_t*>target, self.n_words)
+        finally:
+            PyThread_release_lock(self.lock)
+
+    cdef int _fill_nogil(self, long state, uint32_t* target) noexcept nogil:
+        """``fill_bitmask`` without the GIL: 0, 1 for an unknown state, 2 when the automaton
+        failed (the caller raises)."""
+        cdef const uint32_t* mask
+        if state < 0 or state > self.automaton.num_states():
+            return 1
+        self._acquire_nogil()
+        mask = self._mask_nogil(<int>state)
+        if mask != NULL:
+            _unpack_mask(mask, target, self.n_words)
+        PyThread_release_lock(self.lock)
+        return 0 if mask != NULL else 2
+
+    def prefetch(self, long state) -> None:
+        """Compute ahead of time, in typedgen's background thread, the masks of the states one
+        token after ``state`` (at most ``PREFETCH_SUCCESSORS`` of them), so that a later
+        ``fill_bitmask`` of the state a sampled token leads to is a copy instead of a trie walk.
+
+        Returns at once; a state is queued once in the guide's lifetime. The masks written are
+        the ones ``fill_bitmask`` would compute itself (the same walk); a state the background
+        thread has not reached yet is computed by the caller as usual, and the thread hands the
+        guide's lock over to callers waiting for it. Failures (the automaton's state limit) are
+        left to the call that needs the state."""
+        cdef int cap
+        self._check(state)
+        if state == 0:
+            return
+        if state >= self.prefetched_cap:  # these flags are read and written under the GIL
+            cap = max(64, 2 * self.prefetched_cap, state + 1)
+            self.prefetched = <uint8_t*>_xrealloc(self.prefetched, cap)
+            memset(self.prefetched + self.prefetched_cap, 0, cap - self.prefetched_cap)
+            self.prefetched_cap = cap
+        if self.prefetched[state]:
+            return
+        self.prefetched[state] = 1
+        _prefetcher().put((self, state))
+
+    def precompute(self, long state) -> int:
+        """What :meth:`prefetch` does, in the calling thread (GIL released): memoize the masks
+        of ``state`` and of the states one token after it; how many masks were computed."""
+        self._check(state)
+        return self._precompute(<int>state)
+
+    cdef int _precompute(self, int state) except -1:
+        cdef int32_t* succ = <int32_t*>_xmalloc((_PREFETCH_SUCCESSORS + 1) * sizeof(int32_t))
+        cdef uint32_t* dense = <uint32_t*>_xmalloc(self.n_words * sizeof(uint32_t))
+        cdef int n = 0, k, t, done = 0, rc = 0
+        cdef _Yield y
+        y.waiting = &self.waiting
+        y.lock = self.lock
+        with nogil:
+            self._acquire_nogil()
+            if state > 0:
+                succ[0] = state - 1
+                n = self.trie.successors(self.automaton, state - 1, succ + 1,
+                                         _PREFETCH_SUCCESSORS, &y)
+                n = n + 1 if n >= 0 else 1
+            for k in range(n):
+                t = succ[k] + 1
+                if t < self.n_masks and self.masks[t] != NULL:
+                    continue
+                if self._compute_mask(t, dense, &y) != 0:
+                    rc = -1
+                    break
+                if not (t < self.n_masks and self.masks[t] != NULL):
+                    done += 1
+                self._publish(t, dense)
+                _yield_lock(&y)
+            PyThread_release_lock(self.lock)
+        free(succ)
+        free(dense)
+        return done
 
     def fill_bitmask_within(self, long state, long budget, out, Py_ssize_t row=0) -> bool:
         """Like :meth:`fill_bitmask`, for a generation that may emit at most ``budget`` more
@@ -1420,23 +1647,24 @@ cdef class Guide:
         the largest distance its tokens lead to) and whenever the budget restricts its mask.
         """
         cdef char* target = _bitmask_row(out, row, self.n_words)
-        cdef uint32_t* mask
+        cdef const uint32_t* mask
         cdef bint fits = True
         self._check(state)
-        if not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
-            with nogil:
-                PyThread_acquire_lock(self.lock, WAIT_LOCK)
+        self._acquire()
         try:
             mask = self._budget_mask(<int>state, budget, &fits)
-            memcpy(target, mask, self.n_words * sizeof(uint32_t))
+            if mask == self.scratch:
+                memcpy(target, mask, self.n_words * sizeof(uint32_t))
+            else:
+                _unpack_mask(mask, <uint32_t*>target, self.n_words)
         finally:
             PyThread_release_lock(self.lock)
         return fits
 
-    cdef uint32_t* _budget_mask(self, int state, long budget, bint* fits) except NULL:
-        """The mask of :meth:`fill_bitmask_within` (the memoized mask of ``state`` or the
-        scratch buffer); the caller holds the lock."""
-        cdef uint32_t* mask = self._mask(state)
+    cdef const uint32_t* _budget_mask(self, int state, long budget, bint* fits) except NULL:
+        """The mask of :meth:`fill_bitmask_within`: the memoized (packed) mask of ``state``,
+        or the scratch buffer (dense); the caller holds the lock."""
+        cdef const uint32_t* mask = self._mask(state)
         cdef int s = state - 1, i, cap, rc = 0, reach = -2
         cdef long limit = budget - 2
         cdef uint32_t any_bit = 0
@@ -1489,9 +1717,7 @@ cdef class Guide:
         self._check(state)
         if state == 0:
             return 0
-        if not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
-            with nogil:
-                PyThread_acquire_lock(self.lock, WAIT_LOCK)
+        self._acquire()
         d = self.automaton.distance(<int>state - 1)
         PyThread_release_lock(self.lock)
         return d
@@ -1501,33 +1727,47 @@ cdef class Guide:
         """An upper bound on :meth:`distance_to_final` over every state: a budget of at least
         ``max_distance + 2`` tokens never restricts :meth:`fill_bitmask_within`."""
         cdef int d
-        if not PyThread_acquire_lock(self.lock, NOWAIT_LOCK):
-            with nogil:
-                PyThread_acquire_lock(self.lock, WAIT_LOCK)
+        self._acquire()
         d = self.automaton.max_distance()
         PyThread_release_lock(self.lock)
         return d
 
     def allowed_token_ids(self, long state) -> list[int]:
         """The token ids allowed in ``state``, ascending (EOS ids included when final)."""
-        cdef uint32_t* mask = self._locked_mask(state)
+        cdef uint32_t* dense = <uint32_t*>_xmalloc(self.n_words * sizeof(uint32_t))
         cdef list out = []
         cdef int w, b
         cdef uint32_t word
-        for w in range(self.n_words):
-            word = mask[w]
-            while word:
-                b = _ctz(word)
-                out.append(w * 32 + b)
-                word &= word - 1
+        try:
+            self._check(state)
+            self._acquire()
+            try:
+                _unpack_mask(self._mask(<int>state), dense, self.n_words)
+            finally:
+                PyThread_release_lock(self.lock)
+            for w in range(self.n_words):
+                word = dense[w]
+                while word:
+                    b = _ctz(word)
+                    out.append(w * 32 + b)
+                    word &= word - 1
+        finally:
+            free(dense)
         return out
 
     def is_allowed(self, long state, long token_id) -> bool:
         """True when ``token_id`` is allowed in ``state``."""
+        cdef bint allowed
         if token_id < 0 or token_id >= self.vocab_size:
             return False
-        cdef uint32_t* mask = self._locked_mask(state)
-        return (mask[token_id >> 5] >> (token_id & 31)) & 1 == 1
+        self._check(state)
+        self._acquire()
+        try:
+            allowed = (_mask_word(self._mask(<int>state), <int>(token_id >> 5), self.n_words)
+                       >> (token_id & 31)) & 1
+        finally:
+            PyThread_release_lock(self.lock)
+        return allowed
 
     def advance(self, long state, long token_id) -> int:
         """The state after ``token_id``; raises GuideError when the token is not allowed.
@@ -1575,18 +1815,71 @@ cdef class Guide:
     cdef int _step_bytes(self, int state, const uint8_t* data, Py_ssize_t n) except -3:
         cdef Py_ssize_t i
         cdef int s = state
-        cdef bint locked = PyThread_acquire_lock(self.lock, NOWAIT_LOCK)
-        with nogil:
-            if not locked:
-                PyThread_acquire_lock(self.lock, WAIT_LOCK)
-            for i in range(n):
-                s = self.automaton.step(s, data[i])
-                if s < 0:
-                    break
-            PyThread_release_lock(self.lock)
+        self._acquire()  # the steps read cached rows: a few array reads, the GIL kept
+        for i in range(n):
+            s = self.automaton.step(s, data[i])
+            if s < 0:
+                break
+        PyThread_release_lock(self.lock)
         if s == FAILED:
             raise self.automaton.failure()
         return s if s >= 0 else -1
+
+
+def fill_bitmasks(guides, states, out, *, int threads=1) -> list[int]:
+    """Fill rows ``0..len(guides)-1`` of ``out`` at once: row ``k`` gets what
+    ``guides[k].fill_bitmask(states[k], out, k)`` writes, with the GIL released and, with
+    ``threads > 1``, that many threads sharing the rows (OpenMP; a row's guide is locked
+    while its row is written, so rows of one guide take turns and masks first computed here
+    are the ones ``fill_bitmask`` computes). ``out`` is as for :meth:`Guide.fill_bitmask`
+    (every guide has its width); ``states`` a sequence of ints.
+
+    Returns the rows whose automaton failed (its state limit; no mask was written there: call
+    ``fill_bitmask`` on them for the exception). Raises :class:`GuideError` for an unknown
+    state, after the other rows are written."""
+    cdef Py_ssize_t n = len(guides), k, stride
+    cdef int n_words, bad = -1
+    if len(states) != n:
+        raise ValueError(f"{len(states)} states for {n} guides")
+    if n == 0:
+        return []
+    n_words = (<Guide?>guides[0]).n_words
+    cdef char* base = _bitmask_row(out, n - 1, n_words)
+    stride = (out if isinstance(out, cnp.ndarray) else out.numpy()).strides[0]
+    base -= (n - 1) * stride
+    cdef void** ptrs = <void**>_xmalloc(n * sizeof(void*))
+    cdef int64_t* wanted = <int64_t*>_xmalloc(n * sizeof(int64_t))
+    cdef int* status = <int*>_xmalloc(n * sizeof(int))
+    cdef Guide guide
+    try:
+        for k in range(n):
+            guide = <Guide?>guides[k]
+            if guide.n_words != n_words:
+                raise ValueError(f"guide {k} has bitmask width {guide.n_words}, not {n_words}")
+            ptrs[k] = <void*>guide
+            wanted[k] = states[k]
+        with nogil:
+            if threads > 1:
+                for k in prange(n, num_threads=threads, schedule="dynamic", chunksize=4):
+                    status[k] = (<Guide>ptrs[k])._fill_nogil(wanted[k],
+                                                             <uint32_t*>(base + k * stride))
+            else:
+                for k in range(n):
+                    status[k] = (<Guide>ptrs[k])._fill_nogil(wanted[k],
+                                                             <uint32_t*>(base + k * stride))
+        failed = []
+        for k in range(n):
+            if status[k] == 2:
+                failed.append(k)
+            elif status[k] == 1 and bad < 0:
+                bad = <int>k
+        if bad >= 0:
+            raise GuideError(f"unknown guide state {wanted[bad]} (row {bad})")
+        return failed
+    finally:
+        free(ptrs)
+        free(wanted)
+        free(status)
 
 
 cdef char* _bitmask_row(out, Py_ssize_t row, int n_words) except NULL:
@@ -1647,3 +1940,117 @@ cdef inline int _ctz(uint32_t x) noexcept nogil:
         x >>= 1
         n += 1
     return n
+
+
+# --------------------------------------------------------------------------------------------
+# packed masks
+
+
+cdef enum:
+    MASK_DENSE = 0     # then every word
+    MASK_SPARSE = 1    # then (word index, word) pairs of the words that are not 0
+    MASK_COSPARSE = 2  # then (word index, word) pairs of the words that are not all ones
+
+
+cdef uint32_t* _pack_mask(const uint32_t* dense, int n_words, size_t* size) noexcept nogil:
+    """A packed copy of a mask: ``[kind, count, ...]`` (see the kinds above), whichever of the
+    three is smallest; ``size`` receives its bytes (at most ``8 + 4 * n_words``)."""
+    cdef int w, nonzero = 0, nonfull = 0, kind = MASK_DENSE, count = n_words, k = 2
+    cdef uint32_t skip = 0
+    cdef uint32_t* packed
+    for w in range(n_words):
+        if dense[w] != 0:
+            nonzero += 1
+        if dense[w] != 0xFFFFFFFFu:
+            nonfull += 1
+    if 2 * nonzero < n_words and nonzero <= nonfull:
+        kind = MASK_SPARSE
+        count = nonzero
+    elif 2 * nonfull < n_words:
+        kind = MASK_COSPARSE
+        count = nonfull
+        skip = 0xFFFFFFFFu
+    cdef size_t words = 2 + (<size_t>count if kind == MASK_DENSE else 2 * <size_t>count)
+    packed = <uint32_t*>_xmalloc(words * sizeof(uint32_t))
+    packed[0] = kind
+    packed[1] = count
+    if kind == MASK_DENSE:
+        memcpy(packed + 2, dense, n_words * sizeof(uint32_t))
+    else:
+        for w in range(n_words):
+            if dense[w] != skip:
+                packed[k] = w
+                packed[k + 1] = dense[w]
+                k += 2
+    size[0] = words * sizeof(uint32_t)
+    return packed
+
+
+cdef void _unpack_mask(const uint32_t* packed, uint32_t* out, int n_words) noexcept nogil:
+    """Write the packed mask into the dense row ``out``."""
+    cdef uint32_t k, count = packed[1]
+    if packed[0] == MASK_DENSE:
+        memcpy(out, packed + 2, n_words * sizeof(uint32_t))
+        return
+    memset(out, 0 if packed[0] == MASK_SPARSE else 0xFF, n_words * sizeof(uint32_t))
+    for k in range(count):
+        out[packed[2 + 2 * k]] = packed[3 + 2 * k]
+
+
+cdef uint32_t _mask_word(const uint32_t* packed, int w, int n_words) noexcept nogil:
+    """Word ``w`` of a packed mask (a binary search over the pairs)."""
+    cdef int lo = 0, hi = <int>packed[1] - 1, mid
+    if packed[0] == MASK_DENSE:
+        return packed[2 + w]
+    while lo <= hi:
+        mid = (lo + hi) >> 1
+        if <int>packed[2 + 2 * mid] == w:
+            return packed[3 + 2 * mid]
+        if <int>packed[2 + 2 * mid] < w:
+            lo = mid + 1
+        else:
+            hi = mid - 1
+    return 0 if packed[0] == MASK_SPARSE else 0xFFFFFFFFu
+
+
+# --------------------------------------------------------------------------------------------
+# the background prefetcher
+
+
+PREFETCH_SUCCESSORS = _PREFETCH_SUCCESSORS
+"""The most successor states whose masks one :meth:`Guide.prefetch` computes."""
+
+cdef object _queue = None
+cdef object _queue_lock = threading.Lock()
+
+
+cdef object _prefetcher():
+    """The prefetch queue, with its daemon thread started on first use (one per process)."""
+    global _queue
+    if _queue is None:
+        with _queue_lock:
+            if _queue is None:
+                work = queue.Queue()
+                threading.Thread(target=_prefetch_loop, args=(work,), daemon=True,
+                                 name="typedgen-prefetch").start()
+                _queue = work
+    return _queue
+
+
+def _prefetch_loop(work) -> None:
+    """The prefetch thread: (guide, state) items, in order."""
+    while True:
+        guide, state = work.get()
+        try:
+            (<Guide>guide)._precompute(state)
+        except TypedgenError:
+            pass  # the automaton's state limit: the call that needs the state raises it
+        finally:
+            del guide
+            work.task_done()
+
+
+def _wait_prefetched() -> None:
+    """Block until every queued prefetch is done (for tests and benchmarks)."""
+    if _queue is not None:
+        _queue.join()
