@@ -1,5 +1,6 @@
-"""Build script: compiles the Cython modules ``typedgen/_fsm.pyx`` (the DFA and mask core) and
-``typedgen/_regex.pyx`` (the regex front end); all metadata is in pyproject."""
+"""Build script: compiles the Cython modules ``typedgen/_fsm.pyx`` (the DFA and mask core),
+``typedgen/_regex.pyx`` (the regex front end) and ``typedgen/_grammar.pyx`` (the grammar
+engine); all metadata is in pyproject."""
 
 import numpy
 from Cython.Build import cythonize
@@ -16,6 +17,7 @@ extensions = [
         extra_link_args=["-fopenmp"],
     ),
     Extension("typedgen._regex", ["typedgen/_regex.pyx"], extra_compile_args=["-O3"]),
+    Extension("typedgen._grammar", ["typedgen/_grammar.pyx"], extra_compile_args=["-O3"]),
 ]
 
 setup(

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from typedgen._errors import (
     GenerationError,
+    GrammarError,
+    GrammarLimitError,
     GuideError,
     ModelError,
     ModelNotInstalledError,
@@ -26,8 +28,8 @@ from typedgen._errors import (
 )
 
 if TYPE_CHECKING:
-    from typedgen import generate, models, testing
-    from typedgen._compiler import Compiler, compile_json_schema, compile_regex
+    from typedgen import generate, grammars, models, testing
+    from typedgen._compiler import Compiler, compile_grammar, compile_json_schema, compile_regex
     from typedgen._fsm import Guide
     from typedgen._function import Failure, fn
     from typedgen._json_schema import Whitespace, json_schema_to_regex
@@ -40,6 +42,8 @@ __all__ = [
     "Compiler",
     "Failure",
     "GenerationError",
+    "GrammarError",
+    "GrammarLimitError",
     "Guide",
     "GuideError",
     "ModelError",
@@ -55,10 +59,12 @@ __all__ = [
     "VocabularyError",
     "Whitespace",
     "__version__",
+    "compile_grammar",
     "compile_json_schema",
     "compile_regex",
     "fn",
     "generate",
+    "grammars",
     "json_schema_to_regex",
     "models",
     "schema_of",
@@ -72,13 +78,14 @@ _LAZY: dict[str, str] = {
     "Guide": "typedgen._fsm",
     "Vocabulary": "typedgen._vocab",
     "Whitespace": "typedgen._json_schema",
+    "compile_grammar": "typedgen._compiler",
     "compile_json_schema": "typedgen._compiler",
     "compile_regex": "typedgen._compiler",
     "fn": "typedgen._function",
     "json_schema_to_regex": "typedgen._json_schema",
     "schema_of": "typedgen._types",
 }
-_SUBMODULES = frozenset({"generate", "models", "testing"})
+_SUBMODULES = frozenset({"generate", "grammars", "models", "testing"})
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,5 @@
-"""Compile constraints into guides: regex / JSON Schema + vocabulary → :class:`~typedgen.Guide`.
+"""Compile constraints into guides: regex / JSON Schema / grammar + vocabulary →
+:class:`~typedgen.Guide`.
 
 Compiling is cheap: the pattern becomes a byte NFA and a lazy DFA, and masks are computed on
 first use of each state. :class:`Compiler` keeps a bounded LRU of compiled guides for one
@@ -13,7 +14,14 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from typedgen._cfg import Syntax, read_grammar
 from typedgen._fsm import DEFAULT_MAX_STATES, Guide, RegexAutomaton
+from typedgen._grammar import (
+    DEFAULT_MAX_STACK_DEPTH,
+    DEFAULT_MAX_THREADS,
+    DEFAULT_TIMEOUT,
+    GrammarAutomaton,
+)
 from typedgen._json_schema import Whitespace, json_schema_to_regex
 from typedgen._regex import DEFAULT_MAX_NODES, regex_to_nfa
 
@@ -24,6 +32,7 @@ __all__ = [
     "DEFAULT_MAX_NODES",
     "DEFAULT_MAX_STATES",
     "Compiler",
+    "compile_grammar",
     "compile_json_schema",
     "compile_regex",
 ]
@@ -71,6 +80,45 @@ def compile_json_schema(
     """
     pattern = json_schema_to_regex(schema, whitespace=whitespace)
     return compile_regex(pattern, vocabulary, max_states=max_states, max_nodes=max_nodes)
+
+
+def compile_grammar(
+    grammar: str,
+    vocabulary: Vocabulary,
+    *,
+    syntax: Syntax | None = None,
+    start: str | None = None,
+    max_states: int = DEFAULT_MAX_STATES,
+    max_stack_depth: int = DEFAULT_MAX_STACK_DEPTH,
+    max_threads: int = DEFAULT_MAX_THREADS,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Guide:
+    """The guide that allows exactly the token sequences whose text the context-free
+    ``grammar`` derives (see ``docs/grammars.md``).
+
+    ``syntax`` is ``"lark"`` (Lark grammar files, read with the ``lark`` package) or
+    ``"gbnf"`` (llama.cpp); ``None`` detects GBNF by its ``::=``. ``start`` is the start rule
+    (default ``"start"`` for Lark, ``"root"`` for GBNF). Raises
+    :class:`~typedgen.GrammarError` for a grammar that cannot be honoured exactly (naming the
+    rule and line) and :class:`~typedgen.GrammarLimitError` past ``timeout`` seconds of
+    compiling; parser states are built lazily, so ``max_states``, ``max_stack_depth`` (rules
+    open at one point of the text) and ``max_threads`` (simultaneous parses of a prefix) raise
+    :class:`~typedgen.GrammarLimitError` from the guide call that would exceed them.
+    """
+    automaton = GrammarAutomaton(
+        read_grammar(grammar, syntax=syntax, start=start),
+        source=grammar,
+        max_states=max_states,
+        max_stack_depth=max_stack_depth,
+        max_threads=max_threads,
+        timeout=timeout,
+    )
+    return Guide(
+        automaton,
+        vocabulary.trie,
+        eos_token_ids=vocabulary.eos_token_ids,
+        vocab_size=vocabulary.size,
+    )
 
 
 class Compiler:
@@ -127,6 +175,20 @@ class Compiler:
                 whitespace=whitespace,
                 max_states=self.max_states,
                 max_nodes=self.max_nodes,
+            )
+            self._store(key, guide)
+        return guide
+
+    def grammar(
+        self, grammar: str, *, syntax: Syntax | None = None, start: str | None = None
+    ) -> Guide:
+        """The guide of a context-free ``grammar`` (see :func:`compile_grammar`), cached by
+        its text, syntax and start rule."""
+        key = ("grammar", grammar, f"{syntax}:{start}")
+        guide = self._lookup(key)
+        if guide is None:
+            guide = compile_grammar(
+                grammar, self.vocabulary, syntax=syntax, start=start, max_states=self.max_states
             )
             self._store(key, guide)
         return guide

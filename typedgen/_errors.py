@@ -10,6 +10,9 @@ that describe bad input also derive from the builtin a caller would expect::
     │                                     (pointer, keyword)
     ├── UsageError(TypeError)             typedgen's API was called the wrong way (an unknown
     │                                     option key, a missing docstring, a misplaced model)
+    ├── GrammarError(ValueError)          a grammar (Lark or GBNF) cannot be honoured exactly
+    │   │                                 (rule, line)
+    │   └── GrammarLimitError             a grammar would exceed a configured limit (option)
     ├── VocabularyError(ValueError)       a tokenizer's vocabulary cannot be mapped to bytes
     ├── GuideError(ValueError)            a token that the guide does not allow was fed to it
     ├── ModelError(RuntimeError)          a model cannot be built, loaded or used as asked
@@ -27,6 +30,8 @@ from __future__ import annotations
 
 __all__ = [
     "GenerationError",
+    "GrammarError",
+    "GrammarLimitError",
     "GuideError",
     "ModelError",
     "ModelNotInstalledError",
@@ -92,6 +97,37 @@ class UsageError(TypedgenError, TypeError):
     """typedgen's API was used the wrong way: an argument of the wrong kind or in the wrong
     place, or an option that does not exist. The message says what was expected. (Constraints
     that cannot be honoured raise :class:`SchemaError` or :class:`RegexError` instead.)"""
+
+
+class GrammarError(TypedgenError, ValueError):
+    """A context-free grammar cannot be compiled into an exact constraint.
+
+    ``rule`` is the rule or terminal at fault and ``line`` its line in the grammar text (1-based;
+    ``None`` when unknown, e.g. for a terminal imported from lark's ``common`` library).
+    """
+
+    def __init__(self, message: str, *, rule: str | None = None, line: int | None = None) -> None:
+        where = []
+        if rule is not None:
+            where.append(f"rule {rule!r}")
+        if line is not None:
+            where.append(f"line {line}")
+        super().__init__(f"{message} ({', '.join(where)})" if where else message)
+        self.reason = message
+        self.rule = rule
+        self.line = line
+
+
+class GrammarLimitError(GrammarError):
+    """A grammar would need more than ``limit`` of what ``option`` bounds: ``"max_states"``
+    (parser states), ``"max_stack_depth"`` (rules open at one point of the text),
+    ``"max_threads"`` (simultaneous parses of one prefix) or ``"timeout"`` (seconds to
+    compile); raise that option or simplify the grammar."""
+
+    def __init__(self, message: str, *, option: str, limit: float) -> None:
+        super().__init__(f"{message}: more than {limit} (raise {option} or simplify the grammar)")
+        self.option = option
+        self.limit = limit
 
 
 class VocabularyError(TypedgenError, ValueError):

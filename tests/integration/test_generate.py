@@ -165,11 +165,6 @@ def test_json_flexible_whitespace(tiny_model: Any) -> None:
         assert isinstance(value, Point)
 
 
-def test_cfg_is_not_supported(tiny_model: Any) -> None:
-    with pytest.raises(typedgen.NotSupportedError):
-        typedgen.generate.cfg(tiny_model, "start: 'a'")
-
-
 def test_max_tokens_cut_raises_with_text(tiny_model: Any) -> None:
     generator = typedgen.generate.regex(tiny_model, r"[a-z]{40}")
     with pytest.raises(typedgen.TruncatedGenerationError) as info:

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from typedgen._errors import NotSupportedError, SchemaError
+from typedgen._cfg import Syntax
+from typedgen._errors import SchemaError
 from typedgen._formats import format_of
 from typedgen._json_schema import Whitespace
 from typedgen._types import target_of
@@ -130,12 +131,23 @@ def _identity(value: T) -> T:
     return value
 
 
-def cfg(model: Model, grammar: str) -> Generator[str]:
-    """Text of a context-free grammar: not supported yet (the grammar engine is planned);
-    raises :class:`~typedgen.NotSupportedError`."""
-    raise NotSupportedError(
-        "generate.cfg is not supported yet: typedgen has no grammar engine so far; "
-        "use generate.regex or generate.json"
+def cfg(
+    model: Model,
+    grammar: str,
+    *,
+    syntax: Syntax | None = None,
+    finish_within_budget: bool = True,
+) -> Generator[str]:
+    """Text that the context-free ``grammar`` derives: a Lark grammar (``start`` rule) or a
+    llama.cpp GBNF grammar (``root`` rule), told apart by GBNF's ``::=`` unless ``syntax``
+    says (see :func:`typedgen.compile_grammar`; ready-made ones in :mod:`typedgen.grammars`).
+    Raises :class:`~typedgen.GrammarError` for a grammar that cannot be honoured exactly.
+    ``finish_within_budget``: as for :func:`regex`."""
+    return Generator(
+        model,
+        Constraint.grammar(grammar, syntax=syntax),
+        str,
+        finish_within_budget=finish_within_budget,
     )
 
 

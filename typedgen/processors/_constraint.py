@@ -7,6 +7,7 @@ the OpenAI-compatible server accepts only flat values)::
     {"typedgen_regex": "[0-9]{3}"}
     {"typedgen_json_schema": '{"type": "integer"}', "typedgen_whitespace": "8"}
     {"typedgen_regex": "[0-9]+", "typedgen_finish_within_budget": False}
+    {"typedgen_grammar": 'start: "a"+', "typedgen_grammar_syntax": "lark"}
 
 ``typedgen_finish_within_budget`` (default true; a bool, ``0``/``1`` or ``"true"``/``"false"``)
 is an option of the request rather than of the constraint, read by
@@ -14,9 +15,13 @@ is an option of the request rather than of the constraint, read by
 so that its output still completes the constraint (see
 :meth:`typedgen.Guide.fill_bitmask_within`).
 
+``typedgen_grammar_syntax`` (``"lark"`` or ``"gbnf"``; detected when absent) applies only to
+``typedgen_grammar``.
+
 Compiling a constraint over :func:`byte_vocabulary` validates it without a tokenizer, so a bad
-pattern or schema is refused where the request is made, with :class:`~typedgen.RegexError` or
-:class:`~typedgen.SchemaError`.
+pattern, schema or grammar is refused where the request is made, with
+:class:`~typedgen.RegexError`, :class:`~typedgen.SchemaError` or
+:class:`~typedgen.GrammarError`.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ import functools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
+from typedgen._cfg import Syntax
 from typedgen._compiler import Compiler
 from typedgen._errors import SchemaError
 from typedgen._fsm import Guide
@@ -46,30 +52,41 @@ PREFIX = "typedgen_"
 _REGEX = PREFIX + "regex"
 _SCHEMA = PREFIX + "json_schema"
 _WHITESPACE = PREFIX + "whitespace"
+_GRAMMAR = PREFIX + "grammar"
+_SYNTAX = PREFIX + "grammar_syntax"
+_SYNTAXES = ("lark", "gbnf")
 FINISH_WITHIN_BUDGET = PREFIX + "finish_within_budget"
 """The ``extra_args`` key of the option read by :func:`finish_within_budget`."""
-_KEYS = frozenset({_REGEX, _SCHEMA, _WHITESPACE, FINISH_WITHIN_BUDGET})
+_KEYS = frozenset({_REGEX, _SCHEMA, _WHITESPACE, _GRAMMAR, _SYNTAX, FINISH_WITHIN_BUDGET})
 _BOOLEANS: dict[object, bool] = {"true": True, "false": False}
 
-ConstraintKind = Literal["regex", "json_schema"]
+ConstraintKind = Literal["regex", "json_schema", "grammar"]
 
 
 @dataclass(frozen=True)
 class Constraint:
-    """What a request's output must match: a regex, or a JSON Schema (as JSON text).
+    """What a request's output must match: a regex, a JSON Schema (as JSON text) or a
+    context-free grammar (Lark or GBNF text).
 
     ``whitespace`` is the whitespace policy of a JSON Schema constraint: at most that many
     whitespace characters around each structural character (``Whitespace.max_chars``);
-    ``None`` means the schema compiler's default (compact).
+    ``None`` means the schema compiler's default (compact). ``syntax`` is a grammar's syntax
+    (``None``: detected).
     """
 
     kind: ConstraintKind
     source: str
     whitespace: int | None = None
+    syntax: Syntax | None = None
 
     @classmethod
     def regex(cls, pattern: str) -> Constraint:
         return cls("regex", pattern)
+
+    @classmethod
+    def grammar(cls, grammar: str, *, syntax: Syntax | None = None) -> Constraint:
+        """A grammar constraint (see :func:`typedgen.compile_grammar`)."""
+        return cls("grammar", grammar, syntax=syntax)
 
     @classmethod
     def json_schema(
@@ -85,6 +102,10 @@ class Constraint:
         """The flat ``extra_args`` entries that carry this constraint."""
         if self.kind == "regex":
             return {_REGEX: self.source}
+        if self.kind == "grammar":
+            if self.syntax is None:
+                return {_GRAMMAR: self.source}
+            return {_GRAMMAR: self.source, _SYNTAX: self.syntax}
         args = {_SCHEMA: self.source}
         if self.whitespace is not None:
             args[_WHITESPACE] = str(self.whitespace)
@@ -111,8 +132,19 @@ class Constraint:
                 raise SchemaError(
                     f"extra_args[{key!r}] must be a string, got {type(value).__name__}"
                 )
-        if (_REGEX in ours) == (_SCHEMA in ours):
-            raise SchemaError(f"give exactly one of extra_args {_REGEX!r} and {_SCHEMA!r}")
+        if sum(key in ours for key in (_REGEX, _SCHEMA, _GRAMMAR)) != 1:
+            raise SchemaError(
+                f"give exactly one of extra_args {_REGEX!r}, {_SCHEMA!r} and {_GRAMMAR!r}"
+            )
+        if _SYNTAX in ours and _GRAMMAR not in ours:
+            raise SchemaError(f"{_SYNTAX!r} applies only to {_GRAMMAR!r}")
+        if _GRAMMAR in ours:
+            if _WHITESPACE in ours:
+                raise SchemaError(f"{_WHITESPACE!r} applies only to {_SCHEMA!r}")
+            syntax = ours.get(_SYNTAX)
+            if syntax is not None and syntax not in _SYNTAXES:
+                raise SchemaError(f"extra_args[{_SYNTAX!r}] must be one of {list(_SYNTAXES)}")
+            return cls("grammar", ours[_GRAMMAR], syntax=cast("Syntax | None", syntax))
         if _REGEX in ours:
             if _WHITESPACE in ours:
                 raise SchemaError(f"{_WHITESPACE!r} applies only to {_SCHEMA!r}")
@@ -132,7 +164,9 @@ class Constraint:
     def pattern(self) -> str:
         """The regex the output must match (a JSON Schema is translated by
         :func:`~typedgen.json_schema_to_regex`); raises :class:`~typedgen.SchemaError` for a
-        schema that cannot be honoured exactly."""
+        schema that cannot be honoured exactly, or for a grammar (it has no regex)."""
+        if self.kind == "grammar":
+            raise SchemaError("a grammar constraint has no regex")
         if self.kind == "regex":
             return self.source
         if self.whitespace is None:
@@ -174,6 +208,8 @@ class ConstraintCompiler:
         )
 
     def _compile(self, constraint: Constraint) -> Guide:
+        if constraint.kind == "grammar":
+            return self._compiler.grammar(constraint.source, syntax=constraint.syntax)
         return self._compiler.regex(constraint.pattern())
 
 
