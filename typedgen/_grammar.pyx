@@ -96,11 +96,15 @@ cdef class GrammarAutomaton(Automaton):
     # stacks: frame 0 is the empty stack
     cdef list frame_node, frame_parent, frame_dist, frame_depth
     cdef dict frames
+    cdef dict frame_closure  # stack id -> (threads, accept) after returning to its top frame
     # parser states
     cdef list state_threads
     cdef dict state_ids
     cdef int n_states, cap_states
     cdef int32_t** rows
+    cdef int32_t** thread_arrays  # per state: its threads as (terminal, DFA state, stack) triples
+    cdef int32_t* thread_counts
+    cdef void** term_ptrs         # the terminal automata (owned by ``terms``), for nogil steps
     cdef uint8_t* accepts
     cdef int32_t* dists
     cdef object error
@@ -123,6 +127,9 @@ cdef class GrammarAutomaton(Automaton):
         deadline = time.monotonic() + timeout
         network = _Network(cfg, max_states, max_nodes, deadline, timeout)
         self.terms = network.automata
+        self.term_ptrs = <void**>_xrealloc(NULL, (len(self.terms) + 1) * sizeof(void*))
+        for i, automaton in enumerate(self.terms):
+            self.term_ptrs[i] = <void*>automaton
         self.term_names = network.term_names
         self.term_init = np.array([(<RegexAutomaton>a).initial for a in self.terms] or [0],
                                   dtype=np.int32)
@@ -144,6 +151,7 @@ cdef class GrammarAutomaton(Automaton):
         self.frame_dist = [0]
         self.frame_depth = [0]
         self.frames = {}
+        self.frame_closure = {}
         self.state_threads = []
         self.state_ids = {}
         threads = set()
@@ -161,7 +169,11 @@ cdef class GrammarAutomaton(Automaton):
         cdef int i
         for i in range(self.n_states):
             free(self.rows[i])
+            free(self.thread_arrays[i])
         free(self.rows)
+        free(self.thread_arrays)
+        free(self.thread_counts)
+        free(self.term_ptrs)
         free(self.accepts)
         free(self.dists)
 
@@ -201,9 +213,20 @@ cdef class GrammarAutomaton(Automaton):
         return self.max_dist
 
     cdef int step(self, int state, int byte) noexcept nogil:
-        cdef int s = self.rows[state][byte]
+        cdef int s = self.rows[state][byte], i, q
+        cdef int32_t* threads
         if s != UNKNOWN:
             return s
+        # most new transitions of a trie walk are dead: found without the GIL when no thread's
+        # terminal can take the byte
+        threads = self.thread_arrays[state]
+        for i in range(self.thread_counts[state]):
+            q = (<RegexAutomaton>self.term_ptrs[threads[3 * i]]).step(threads[3 * i + 1], byte)
+            if q >= 0 or q == FAILED:
+                break
+        else:
+            self.rows[state][byte] = DEAD
+            return DEAD
         with gil:
             s = self._compute(state, byte)
         return s
@@ -213,7 +236,7 @@ cdef class GrammarAutomaton(Automaton):
         cdef int t, q, q2, k, s
         cdef RegexAutomaton a
         cdef set threads = set()
-        cdef list work = []
+        cdef set completed = set()
         cdef bint accept = False
         try:
             for t, q, k in self.state_threads[state]:
@@ -226,15 +249,21 @@ cdef class GrammarAutomaton(Automaton):
                     continue
                 threads.add((t, q2, k))
                 if a.accepting(q2):
-                    if k == 0:
-                        accept = True
-                    else:
-                        work.append((self.frame_node[k], self.frame_parent[k]))
-            if work:
-                result = self._close(work, threads)
-                if result is None:
-                    return FAILED
-                accept = accept or result
+                    completed.add(k)
+            for k in completed:
+                if k == 0:
+                    accept = True
+                    continue
+                after = self.frame_closure.get(k)
+                if after is None:  # what follows the end of a terminal: the same for any byte
+                    found = set()
+                    result = self._close([(self.frame_node[k], self.frame_parent[k])], found)
+                    if result is None:
+                        return FAILED
+                    after = (tuple(found), result)
+                    self.frame_closure[k] = after
+                threads.update(after[0])
+                accept = accept or after[1]
             s = self._intern(accept, threads)
             if s != FAILED:
                 self.rows[state][byte] = s
@@ -282,11 +311,6 @@ cdef class GrammarAutomaton(Automaton):
                     threads.add((arg, self.term_init[arg], k2))
                     if self.term_nullable[arg]:
                         work.append((dst, k))
-        if len(threads) > self.max_threads:
-            self.error = GrammarLimitError(
-                "a prefix of the text has too many simultaneous parses (the grammar is very "
-                "ambiguous)", option="max_threads", limit=self.max_threads)
-            return None
         return accept
 
     cdef int _push(self, int node, int parent) except? -9:
@@ -316,6 +340,11 @@ cdef class GrammarAutomaton(Automaton):
         cdef RegexAutomaton a
         if not threads and not accept:
             return DEAD
+        if len(threads) > self.max_threads:
+            self.error = GrammarLimitError(
+                "a prefix of the text has too many simultaneous parses (the grammar is very "
+                "ambiguous)", option="max_threads", limit=self.max_threads)
+            return FAILED
         key = (accept, tuple(sorted(threads)))
         found = self.state_ids.get(key)
         if found is not None:
@@ -331,8 +360,16 @@ cdef class GrammarAutomaton(Automaton):
             self.rows = <int32_t**>_xrealloc(self.rows, cap * sizeof(int32_t*))
             self.accepts = <uint8_t*>_xrealloc(self.accepts, cap)
             self.dists = <int32_t*>_xrealloc(self.dists, cap * sizeof(int32_t))
+            self.thread_arrays = <int32_t**>_xrealloc(self.thread_arrays, cap * sizeof(int32_t*))
+            self.thread_counts = <int32_t*>_xrealloc(self.thread_counts, cap * sizeof(int32_t))
             self.cap_states = cap
         self.rows[s] = <int32_t*>_xrealloc(NULL, 256 * sizeof(int32_t))
+        self.thread_arrays[s] = <int32_t*>_xrealloc(NULL, (3 * len(key[1]) + 1) * sizeof(int32_t))
+        self.thread_counts[s] = len(key[1])
+        for i, thread in enumerate(key[1]):
+            self.thread_arrays[s][3 * i] = thread[0]
+            self.thread_arrays[s][3 * i + 1] = thread[1]
+            self.thread_arrays[s][3 * i + 2] = thread[2]
         memset(self.rows[s], 0xFF, 256 * sizeof(int32_t))
         self.accepts[s] = accept
         best = 0
