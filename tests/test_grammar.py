@@ -466,3 +466,27 @@ def test_f_sampling_with_masks_is_unbiased() -> None:
     z = 3.7  # about p = 1e-4: Wilson-Hilferty's approximation of the chi-square quantile
     critical = df * (1 - 2 / (9 * df) + z * math.sqrt(2 / (9 * df))) ** 3
     assert chi2 < critical, (chi2, critical)
+
+
+def test_e_constraint_keys_round_trip() -> None:
+    from typedgen.processors._constraint import Constraint, ConstraintCompiler
+
+    constraint = Constraint.grammar(typedgen.grammars.arithmetic, syntax="lark")
+    args = constraint.to_extra_args()
+    assert args == {
+        "typedgen_grammar": typedgen.grammars.arithmetic,
+        "typedgen_grammar_syntax": "lark",
+    }
+    assert Constraint.from_extra_args(args) == constraint
+    assert Constraint.from_extra_args({"typedgen_grammar": "root ::= [a]"}) == Constraint.grammar(
+        "root ::= [a]"
+    )
+    guide = ConstraintCompiler(byte_vocabulary(), cache_size=4).compile(constraint)
+    assert accepts(guide, "1+2")
+    for bad in [
+        {"typedgen_grammar": "start: 'a'", "typedgen_regex": "a"},
+        {"typedgen_grammar_syntax": "lark", "typedgen_regex": "a"},
+        {"typedgen_grammar": "start: 'a'", "typedgen_grammar_syntax": "ebnf"},
+    ]:
+        with pytest.raises(typedgen.SchemaError):
+            Constraint.from_extra_args(bad)
