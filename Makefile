@@ -10,7 +10,7 @@ STAMPS := $(VENV)/.stamps
 export VLLM_CPU_KVCACHE_SPACE ?= 2
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup build demo test test-fast lint docs docs-serve bench wheel clean
+.PHONY: setup build demo test test-fast lint docs docs-serve bench plots wheel clean
 
 setup: $(STAMPS)/typedgen
 
@@ -19,7 +19,7 @@ $(STAMPS)/engine:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
-	    $(PIP) install "vllm"; \
+	    $(PIP) install "vllm==0.32.*"; \
 	else \
 	    if $(PIP) install --dry-run --quiet --no-index --no-deps "torch==2.13.0+cpu" >/dev/null 2>&1; then \
 	        $(PIP) install "torch==2.13.0+cpu"; \
@@ -83,9 +83,13 @@ docs: setup
 docs-serve: setup
 	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8008
 
+# the figures also go to benchmarks/results/*.json, which `make plots` draws into docs/images/
 bench: build
-	$(PY) benchmarks/bench_fsm.py
-	$(PY) benchmarks/bench_schemas.py
+	$(PY) benchmarks/bench_fsm.py --json benchmarks/results/bench_fsm.json
+	$(PY) benchmarks/bench_schemas.py --json benchmarks/results/bench_schemas.json
+
+plots: setup
+	$(PY) benchmarks/plot.py
 
 wheel:
 	$(PIP) wheel --no-deps --wheel-dir wheelhouse .

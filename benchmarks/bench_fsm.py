@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import math
 import os
 import random
@@ -29,6 +30,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -358,7 +360,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="every 4th JSON regex only")
     parser.add_argument("--detail", action="store_true", help="print one row per regex too")
     parser.add_argument("--repeat", type=int, default=3, help="fresh runs per regex (best kept)")
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write every TTFM and mask time here"
+    )
     args = parser.parse_args()
+    measured: dict[str, dict[str, object]] = {}
     all_cases = cases()
     if args.quick:
         all_cases = [
@@ -371,6 +377,12 @@ def main() -> None:
         ids = {c.name: instance_ids(tokenizer, vocab, c.instance) for c in all_cases}
         summary: dict[str, dict[str, float]] = {}
         detail: list[str] = []
+        timings: dict[str, dict[str, list[float]]] = {}
+        measured[tok_name] = {
+            "vocab_size": vocab.size,
+            "regexes": len(all_cases),
+            "engines": timings,
+        }
         for engine_name in args.engines:
             engine = ENGINES[engine_name]()
             t0 = time.perf_counter()
@@ -391,6 +403,7 @@ def main() -> None:
                     f"{fmt_time(pct(result.masks, 0.5))} | {fmt_time(max(result.masks))} | "
                     f"{fmt_bytes(result.memory)} |"
                 )
+            timings[engine_name] = {"ttfm": ttfms, "mask": masks}
             summary[engine_name] = {
                 "prep": prep,
                 "ttfm50": pct(ttfms, 0.5),
@@ -425,6 +438,9 @@ def main() -> None:
             print("\n| engine | regex | TTFM | mask p50 | mask max | memory |")
             print("|---|---|---|---|---|---|")
             print("\n".join(detail))
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"seconds": measured}))
 
 
 if __name__ == "__main__":

@@ -492,6 +492,9 @@ def main() -> None:
         action="store_true",
         help="list every schema that an engine does not cover soundly, with the cause",
     )
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write the figures of each subset here"
+    )
     args = parser.parse_args()
     if not args.data.is_dir():
         raise SystemExit(f"no MaskBench data at {args.data}")
@@ -501,6 +504,7 @@ def main() -> None:
     reasons: collections.Counter[str] = collections.Counter()
     summary: list[list[object]] = []
     recursion: dict[str, int] = {}
+    measured: dict[str, dict[str, dict[str, object]]] = {}
     for subset in subsets:
         rows: dict[str, list[Outcome]] = {e: [] for e in args.engines}
         recursion[subset] = 0
@@ -530,6 +534,12 @@ def main() -> None:
                 ]
             )
             summary.append([subset, engine, body[-1][2]])
+            measured.setdefault(subset, {})[engine] = {
+                "schemas": len(outcomes),
+                "compiled": sum(o.compiled for o in outcomes),
+                "sound": sum(o.sound for o in outcomes),
+                "ttfm": ttfm,
+            }
         print(
             table(
                 [
@@ -552,6 +562,9 @@ def main() -> None:
     print(table(["count", "reason"], [[n, r] for r, n in reasons.most_common(15)]))
     print("\n### Recursive schemas (a $ref cycle) per subset\n")
     print(table(["subset", "recursive"], [[s, n] for s, n in recursion.items()]))
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"subsets": measured}))
 
 
 if __name__ == "__main__":

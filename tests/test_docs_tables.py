@@ -7,6 +7,8 @@
 - ``docs/types.md``, section "Every supported annotation": each annotation's schema is what
   ``typedgen.schema_of`` returns (titles left out), its example text is allowed by the
   constraint and validates as the type, and a refused one raises at the pointer given.
+- ``docs/vllm.md``: the ``SamplingParams`` table lists every field of the installed vLLM with
+  its default, and every ``vllm.LLM`` parameter of its table is an engine argument.
 """
 
 from __future__ import annotations
@@ -325,3 +327,37 @@ def test_types_table_row(
         guide = typedgen.compile_json_schema(actual, byte_vocabulary)
         assert accepts_string(guide, text), text
         pydantic.TypeAdapter(target).validate_json(text)
+
+
+# ----- vLLM parameters (docs/vllm.md)
+
+
+def _first_column(heading: str) -> list[str]:
+    return [_CODE.findall(cells[0])[0] for cells in markdown_table(DOCS / "vllm.md", heading)]
+
+
+@pytest.mark.vllm
+def test_sampling_params_table_lists_every_field() -> None:
+    vllm = pytest.importorskip("vllm")
+    fields = [name for name in vllm.SamplingParams.__struct_fields__ if not name.startswith("_")]
+    documented = _first_column("Sampling parameters")
+    assert sorted(documented) == sorted(fields)
+    msgspec = pytest.importorskip("msgspec")
+    defaults = {f.name: f.default for f in msgspec.structs.fields(vllm.SamplingParams)}
+    for cells in markdown_table(DOCS / "vllm.md", "Sampling parameters"):
+        name, default = _CODE.findall(cells[0])[0], _CODE.findall(cells[1])[0]
+        value = defaults[name]
+        shown = value.name if hasattr(value, "name") else repr(value)
+        assert default.split(" ")[0] == shown, name
+
+
+@pytest.mark.vllm
+def test_llm_parameters_table_names_engine_arguments() -> None:
+    pytest.importorskip("vllm")
+    import dataclasses
+
+    from vllm.engine.arg_utils import EngineArgs
+
+    arguments = {field.name for field in dataclasses.fields(EngineArgs)}
+    documented = _first_column("The main `vllm.LLM` parameters")
+    assert documented and sorted(set(documented) - arguments) == []
