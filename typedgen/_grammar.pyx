@@ -15,6 +15,10 @@ the per-state mask memo and finish-within-budget of ``_fsm.Guide`` drive a gramm
   (tail call), so ``list: item | item "," list`` runs in constant stack. States are dense ints
   and transitions are cached per (state, byte) in a 256-entry row, like the regex DFA, so a
   visited transition is one array read and the guide memoizes masks per state as for a regex.
+  A new transition is computed in C without the GIL when it leads nowhere or to a known state
+  (terminal DFAs stepped, the memoized closure after each ended terminal appended, the thread
+  set sorted and looked up in a hash table); only a new state, a new stack frame or a closure
+  not seen before takes the Python path.
 * ``%ignore`` terminals may occur before every terminal and at the end of the text: a node
   that expects a terminal loops on each ignored terminal.
 
@@ -27,9 +31,11 @@ Bounds: ``max_states`` parser states, ``max_stack_depth`` open rules at one poin
 the guide call that needs more, and ``timeout`` seconds for the compile itself.
 """
 
-from libc.stdint cimport int32_t, int64_t, uint8_t
-from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memset
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdlib cimport free, malloc, qsort, realloc
+from libc.string cimport memcmp, memcpy, memset
+
+from typedgen._hashing cimport hash_ints
 
 from typedgen._fsm cimport Automaton, RegexAutomaton, DEAD, FAILED, UNKNOWN, DIST_NONE
 
@@ -105,6 +111,14 @@ cdef class GrammarAutomaton(Automaton):
     cdef int32_t** thread_arrays  # per state: its threads as (terminal, DFA state, stack) triples
     cdef int32_t* thread_counts
     cdef void** term_ptrs         # the terminal automata (owned by ``terms``), for nogil steps
+    cdef int32_t* table           # open addressing over states by (accept, threads); -1 empty
+    cdef int table_mask
+    cdef int32_t** close_threads  # per stack id: the threads after returning to its top frame
+    cdef int32_t* close_counts    # (-1: not computed yet)
+    cdef uint8_t* close_accept
+    cdef int close_cap
+    cdef int32_t* buf             # the threads of a transition being computed without the GIL
+    cdef int buf_cap
     cdef uint8_t* accepts
     cdef int32_t* dists
     cdef object error
@@ -112,6 +126,7 @@ cdef class GrammarAutomaton(Automaton):
     def __cinit__(self):
         self.n_states = 0
         self.cap_states = 0
+        self.table_mask = -1
 
     def __init__(self, cfg, *, source: str, max_states: int = DEFAULT_MAX_STATES,
                  max_stack_depth: int = DEFAULT_MAX_STACK_DEPTH,
@@ -174,6 +189,13 @@ cdef class GrammarAutomaton(Automaton):
         free(self.thread_arrays)
         free(self.thread_counts)
         free(self.term_ptrs)
+        free(self.table)
+        for i in range(self.close_cap):
+            free(self.close_threads[i])
+        free(self.close_threads)
+        free(self.close_counts)
+        free(self.close_accept)
+        free(self.buf)
         free(self.accepts)
         free(self.dists)
 
@@ -213,23 +235,133 @@ cdef class GrammarAutomaton(Automaton):
         return self.max_dist
 
     cdef int step(self, int state, int byte) noexcept nogil:
-        cdef int s = self.rows[state][byte], i, q
-        cdef int32_t* threads
+        cdef int s = self.rows[state][byte]
         if s != UNKNOWN:
             return s
-        # most new transitions of a trie walk are dead: found without the GIL when no thread's
-        # terminal can take the byte
-        threads = self.thread_arrays[state]
-        for i in range(self.thread_counts[state]):
-            q = (<RegexAutomaton>self.term_ptrs[threads[3 * i]]).step(threads[3 * i + 1], byte)
-            if q >= 0 or q == FAILED:
-                break
-        else:
+        s = self._fast(state, byte)
+        if s == UNKNOWN:
+            with gil:
+                s = self._compute(state, byte)
+        return s
+
+    cdef int _fast(self, int state, int byte) noexcept nogil:
+        """The transition without the GIL when it leads to no state or to a known one, from
+        C data only (terminal DFAs, memoized closures, the state table); UNKNOWN when the
+        Python path must build something (a new state, a closure, a failure)."""
+        cdef int32_t* threads = self.thread_arrays[state]
+        cdef int n = self.thread_counts[state], i, j, q, k, count = 0, extra, w
+        cdef bint accept = False
+        cdef void* a
+        cdef bint ends
+        cdef int32_t* item
+        cdef uint64_t h
+        for i in range(n):
+            a = self.term_ptrs[threads[3 * i]]
+            q = (<RegexAutomaton>a).step(threads[3 * i + 1], byte)
+            if q < 0:
+                if q == FAILED:
+                    return UNKNOWN
+                continue
+            k = threads[3 * i + 2]
+            extra = 1
+            ends = (<RegexAutomaton>a).accepting(q)
+            if ends and k != 0:
+                if k >= self.close_cap or self.close_counts[k] < 0:
+                    return UNKNOWN
+                extra += self.close_counts[k]
+            if not self._reserve(count + extra):
+                return UNKNOWN
+            self.buf[3 * count] = threads[3 * i]
+            self.buf[3 * count + 1] = q
+            self.buf[3 * count + 2] = k
+            count += 1
+            if ends:
+                if k == 0:
+                    accept = True
+                else:
+                    accept = accept or self.close_accept[k]
+                    memcpy(self.buf + 3 * count, self.close_threads[k],
+                           3 * self.close_counts[k] * sizeof(int32_t))
+                    count += self.close_counts[k]
+        if count == 0 and not accept:
             self.rows[state][byte] = DEAD
             return DEAD
-        with gil:
-            s = self._compute(state, byte)
-        return s
+        qsort(self.buf, count, 3 * sizeof(int32_t), _cmp_triple)
+        w = 0
+        for i in range(count):  # dedupe
+            if w == 0 or memcmp(self.buf + 3 * i, self.buf + 3 * (w - 1),
+                                3 * sizeof(int32_t)) != 0:
+                if w != i:
+                    memcpy(self.buf + 3 * w, self.buf + 3 * i, 3 * sizeof(int32_t))
+                w += 1
+        if self.table_mask < 0:
+            return UNKNOWN
+        h = _state_hash(self.buf, w, accept)
+        j = <int>(h & <uint64_t>self.table_mask)
+        while self.table[j] >= 0:
+            s = self.table[j]
+            if (self.accepts[s] == accept and self.thread_counts[s] == w
+                    and memcmp(self.thread_arrays[s], self.buf, 3 * w * sizeof(int32_t)) == 0):
+                self.rows[state][byte] = s
+                return s
+            j = (j + 1) & self.table_mask
+        return UNKNOWN
+
+    cdef bint _reserve(self, int triples) noexcept nogil:
+        cdef int cap
+        cdef int32_t* grown
+        if triples <= self.buf_cap:
+            return True
+        cap = max(64, 2 * self.buf_cap, triples)
+        grown = <int32_t*>realloc(self.buf, 3 * <size_t>cap * sizeof(int32_t))
+        if grown == NULL:
+            return False
+        self.buf = grown
+        self.buf_cap = cap
+        return True
+
+    cdef void _table_insert(self, int s) noexcept:
+        """Put state ``s`` in the table (growing it to keep it at most half full)."""
+        cdef int size, j, i
+        if 2 * (s + 1) > self.table_mask + 1:
+            size = max(256, 2 * (self.table_mask + 1))
+            free(self.table)
+            self.table = <int32_t*>malloc(size * sizeof(int32_t))
+            if self.table == NULL:
+                self.table_mask = -1
+                return
+            memset(self.table, 0xFF, size * sizeof(int32_t))
+            self.table_mask = size - 1
+            for i in range(s):
+                self._table_put(i)
+        self._table_put(s)
+
+    cdef void _table_put(self, int s) noexcept:
+        cdef int j = <int>(_state_hash(self.thread_arrays[s], self.thread_counts[s],
+                                       self.accepts[s]) & <uint64_t>self.table_mask)
+        while self.table[j] >= 0:
+            j = (j + 1) & self.table_mask
+        self.table[j] = s
+
+    cdef void _store_closure(self, int k, tuple threads, bint accept) except *:
+        """Copy the memoized closure of stack ``k`` into C arrays for ``_fast``."""
+        cdef int cap, i
+        if k >= self.close_cap:
+            cap = max(64, 2 * self.close_cap, k + 1)
+            self.close_threads = <int32_t**>_xrealloc(self.close_threads, cap * sizeof(int32_t*))
+            self.close_counts = <int32_t*>_xrealloc(self.close_counts, cap * sizeof(int32_t))
+            self.close_accept = <uint8_t*>_xrealloc(self.close_accept, cap)
+            for i in range(self.close_cap, cap):
+                self.close_threads[i] = NULL
+                self.close_counts[i] = -1
+            self.close_cap = cap
+        self.close_threads[k] = <int32_t*>_xrealloc(NULL, (3 * len(threads) + 1) * sizeof(int32_t))
+        for i, thread in enumerate(threads):
+            self.close_threads[k][3 * i] = thread[0]
+            self.close_threads[k][3 * i + 1] = thread[1]
+            self.close_threads[k][3 * i + 2] = thread[2]
+        self.close_counts[k] = len(threads)
+        self.close_accept[k] = accept
 
     cdef int _compute(self, int state, int byte) noexcept:
         """The transition of ``state`` on ``byte``, computed and stored in its row."""
@@ -262,6 +394,7 @@ cdef class GrammarAutomaton(Automaton):
                         return FAILED
                     after = (tuple(found), result)
                     self.frame_closure[k] = after
+                    self._store_closure(k, after[0], result)
                 threads.update(after[0])
                 accept = accept or after[1]
             s = self._intern(accept, threads)
@@ -384,6 +517,7 @@ cdef class GrammarAutomaton(Automaton):
         self.state_threads.append(key[1])
         self.state_ids[key] = s
         self.n_states = s + 1
+        self._table_insert(s)
         return s
 
     def describe(self, int state) -> list[tuple[str, int, int]]:
@@ -391,6 +525,21 @@ cdef class GrammarAutomaton(Automaton):
         self._check_state(state)
         return [(self.term_names[t], q, self.frame_depth[k])
                 for t, q, k in self.state_threads[state]]
+
+
+cdef int _cmp_triple(const void* a, const void* b) noexcept nogil:
+    """Lexicographic order of (terminal, DFA state, stack) triples (as Python sorts tuples)."""
+    cdef const int32_t* x = <const int32_t*>a
+    cdef const int32_t* y = <const int32_t*>b
+    cdef int i
+    for i in range(3):
+        if x[i] != y[i]:
+            return -1 if x[i] < y[i] else 1
+    return 0
+
+
+cdef inline uint64_t _state_hash(const int32_t* threads, int count, bint accept) noexcept nogil:
+    return hash_ints(threads, 3 * count) ^ (0x9E3779B97F4A7C15ULL if accept else 0)
 
 
 cdef void* _xrealloc(void* p, size_t size) except NULL:
