@@ -162,6 +162,11 @@ def test_parallel_fill_reports_failed_rows_and_refuses_unknown_states() -> None:
         fill_bitmasks([fine], [10**6], out)
     with pytest.raises(ValueError, match="states"):
         fill_bitmasks([fine, fine], [1], out)
+    with pytest.raises(IndexError):
+        fill_bitmasks([fine], [1], out, rows=[3])
+    out[:] = -1
+    assert fill_bitmasks([fine, fine], [1, 1], out, rows=[2, 0], threads=2) == []
+    assert np.array_equal(out[2], out[0]) and (out[1] == -1).all()
 
 
 def test_memory_is_reported_by_part_and_masks_are_packed() -> None:

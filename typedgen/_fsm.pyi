@@ -94,9 +94,14 @@ class Guide:
     def advance_bytes(self, state: int, data: bytes) -> int: ...
 
 def fill_bitmasks(
-    guides: Sequence[Guide], states: Sequence[int], out: Any, *, threads: int = 1
+    guides: Sequence[Guide],
+    states: Sequence[int],
+    out: Any,
+    rows: Sequence[int] | None = None,
+    *,
+    threads: int = 1,
 ) -> list[int]:
-    """Row ``k`` of ``out`` gets ``guides[k]``'s mask of ``states[k]``, rows shared between
-    ``threads`` threads; the rows whose automaton failed (nothing written there)."""
+    """Row ``rows[j]`` (default ``j``) of ``out`` gets ``guides[j]``'s mask of ``states[j]``,
+    rows shared between ``threads`` threads; the positions whose automaton failed."""
 
 def _wait_prefetched() -> None: ...

@@ -1826,59 +1826,65 @@ cdef class Guide:
         return s if s >= 0 else -1
 
 
-def fill_bitmasks(guides, states, out, *, int threads=1) -> list[int]:
-    """Fill rows ``0..len(guides)-1`` of ``out`` at once: row ``k`` gets what
-    ``guides[k].fill_bitmask(states[k], out, k)`` writes, with the GIL released and, with
-    ``threads > 1``, that many threads sharing the rows (OpenMP; a row's guide is locked
-    while its row is written, so rows of one guide take turns and masks first computed here
-    are the ones ``fill_bitmask`` computes). ``out`` is as for :meth:`Guide.fill_bitmask`
-    (every guide has its width); ``states`` a sequence of ints.
+def fill_bitmasks(guides, states, out, rows=None, *, int threads=1) -> list[int]:
+    """Fill many rows of ``out`` at once: row ``rows[j]`` (default ``j``) gets what
+    ``guides[j].fill_bitmask(states[j], out, rows[j])`` writes, with the GIL released and, with
+    ``threads > 1``, that many threads sharing the rows (OpenMP). A row's guide is locked while
+    its row is written, so rows of one guide take turns, and a mask first computed here is the
+    one ``fill_bitmask`` computes. ``out`` is as for :meth:`Guide.fill_bitmask` (every guide has
+    its width); ``states`` and ``rows`` are sequences of ints, ``rows`` distinct.
 
-    Returns the rows whose automaton failed (its state limit; no mask was written there: call
-    ``fill_bitmask`` on them for the exception). Raises :class:`GuideError` for an unknown
-    state, after the other rows are written."""
-    cdef Py_ssize_t n = len(guides), k, stride
+    Returns the positions ``j`` whose automaton failed (its state limit; nothing was written
+    in their rows: ``fill_bitmask`` raises the error). Raises :class:`GuideError` for an
+    unknown state, after the other rows are written."""
+    cdef Py_ssize_t n = len(guides), j, stride, n_rows
     cdef int n_words, bad = -1
-    if len(states) != n:
-        raise ValueError(f"{len(states)} states for {n} guides")
+    if len(states) != n or (rows is not None and len(rows) != n):
+        raise ValueError(f"{len(states)} states and {n if rows is None else len(rows)} rows "
+                         f"for {n} guides")
     if n == 0:
         return []
     n_words = (<Guide?>guides[0]).n_words
-    cdef char* base = _bitmask_row(out, n - 1, n_words)
-    stride = (out if isinstance(out, cnp.ndarray) else out.numpy()).strides[0]
-    base -= (n - 1) * stride
+    cdef char* base = _bitmask_row(out, 0, n_words)
+    arr = out if isinstance(out, cnp.ndarray) else out.numpy()
+    stride, n_rows = arr.strides[0], arr.shape[0]
     cdef void** ptrs = <void**>_xmalloc(n * sizeof(void*))
     cdef int64_t* wanted = <int64_t*>_xmalloc(n * sizeof(int64_t))
+    cdef Py_ssize_t* target = <Py_ssize_t*>_xmalloc(n * sizeof(Py_ssize_t))
     cdef int* status = <int*>_xmalloc(n * sizeof(int))
     cdef Guide guide
     try:
-        for k in range(n):
-            guide = <Guide?>guides[k]
+        for j in range(n):
+            guide = <Guide?>guides[j]
             if guide.n_words != n_words:
-                raise ValueError(f"guide {k} has bitmask width {guide.n_words}, not {n_words}")
-            ptrs[k] = <void*>guide
-            wanted[k] = states[k]
+                raise ValueError(f"guide {j} has bitmask width {guide.n_words}, not {n_words}")
+            ptrs[j] = <void*>guide
+            wanted[j] = states[j]
+            target[j] = j if rows is None else rows[j]
+            if target[j] < 0 or target[j] >= n_rows:
+                raise IndexError(f"row {target[j]} out of range for {n_rows} rows")
         with nogil:
             if threads > 1:
-                for k in prange(n, num_threads=threads, schedule="dynamic", chunksize=4):
-                    status[k] = (<Guide>ptrs[k])._fill_nogil(wanted[k],
-                                                             <uint32_t*>(base + k * stride))
+                for j in prange(n, num_threads=threads, schedule="dynamic", chunksize=4):
+                    status[j] = (<Guide>ptrs[j])._fill_nogil(
+                        wanted[j], <uint32_t*>(base + target[j] * stride))
             else:
-                for k in range(n):
-                    status[k] = (<Guide>ptrs[k])._fill_nogil(wanted[k],
-                                                             <uint32_t*>(base + k * stride))
+                for j in range(n):
+                    status[j] = (<Guide>ptrs[j])._fill_nogil(
+                        wanted[j], <uint32_t*>(base + target[j] * stride))
         failed = []
-        for k in range(n):
-            if status[k] == 2:
-                failed.append(k)
-            elif status[k] == 1 and bad < 0:
-                bad = <int>k
+        for j in range(n):
+            if status[j] == 2:
+                failed.append(j)
+            elif status[j] == 1 and bad < 0:
+                bad = <int>j
         if bad >= 0:
-            raise GuideError(f"unknown guide state {wanted[bad]} (row {bad})")
+            raise GuideError(f"unknown guide state {wanted[bad]} (row {target[bad]})")
         return failed
     finally:
         free(ptrs)
         free(wanted)
+        free(target)
         free(status)
 
 

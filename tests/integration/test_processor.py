@@ -81,6 +81,28 @@ def test_many_requests_finishing_at_different_steps(tiny_model: Any) -> None:
         check(constraint, output.outputs[0].text)
 
 
+def test_parallel_fill_and_prefetch_in_a_batch(tiny_model: Any, monkeypatch: Any) -> None:
+    """Rows filled by two threads (the parallel path from the first constrained row on) while
+    the background thread prefetches: every constrained output still matches."""
+    from typedgen.processors.vllm import TypedgenLogitsProcessor
+
+    monkeypatch.setattr(TypedgenLogitsProcessor, "parallel_from", 1)
+    monkeypatch.setattr(TypedgenLogitsProcessor, "fill_threads", 2)
+    constraints = [
+        Constraint.regex(r"[a-z]{2,9}@[a-z]{2,6}\.(com|org)"),
+        Constraint.json_schema(SCHEMA),
+        Constraint.regex(r"(red|green|blue)( (red|green|blue)){0,3}"),
+    ] * 4
+    outputs = tiny_model.llm.generate(
+        [f"q{i}" for i in range(len(constraints))],
+        [params(c, seed=i) for i, c in enumerate(constraints)],
+        use_tqdm=False,
+    )
+    for constraint, output in zip(constraints, outputs, strict=True):
+        assert output.outputs[0].finish_reason == "stop"
+        check(constraint, output.outputs[0].text)
+
+
 def test_min_tokens_yields_to_a_complete_constraint(tiny_model: Any) -> None:
     """vLLM hides EOS until min_tokens; when the constraint allows only EOS, EOS is sampled
     (the output stays valid and short); while the constraint allows more, min_tokens holds."""

@@ -42,16 +42,18 @@ Unconstrained requests in the same batch are left untouched.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
+import numpy as np
 import torch
 from vllm import SamplingParams
 from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDirectionality
 
 from typedgen._errors import TypedgenError
-from typedgen._fsm import Guide
+from typedgen._fsm import Guide, fill_bitmasks
 from typedgen._vocab import Vocabulary
 from typedgen.processors._apply import MaskApplier
 from typedgen.processors._constraint import (
@@ -124,6 +126,16 @@ class _Row:
 class TypedgenLogitsProcessor(LogitsProcessor):
     """Masks the logits of requests that carry a typedgen constraint (see the module doc)."""
 
+    prefetch: ClassVar[bool] = True
+    """Whether the masks of the states one token after each row's are computed ahead, in the
+    background thread of :meth:`~typedgen.Guide.prefetch`, between engine steps."""
+
+    fill_threads: ClassVar[int] = min(8, os.cpu_count() or 1)
+    """Threads that share the rows of a batch of at least ``parallel_from`` constrained rows
+    (:func:`typedgen._fsm.fill_bitmasks`, the GIL released)."""
+
+    parallel_from: ClassVar[int] = 64
+
     cache_size: ClassVar[int] = 256
     """How many compiled guides each engine keeps (LRU)."""
 
@@ -191,6 +203,10 @@ class TypedgenLogitsProcessor(LogitsProcessor):
         self._applier.host_bitmask_ready()
         bitmask = self._applier.host_bitmask_np
         forced_eos: list[int] = []
+        # the rows whose plain mask is written by one fill_bitmasks call: (guide, state, row)
+        guides: list[Guide] = []
+        states: list[int] = []
+        plain: list[int] = []
         for k, index in enumerate(order):
             row = rows[index]
             row.catch_up()
@@ -198,20 +214,32 @@ class TypedgenLogitsProcessor(LogitsProcessor):
             if guide is not None and not row.broken:
                 try:
                     generated = len(row.output)
+                    if row.min_tokens > generated and guide.is_final(row.state):
+                        forced_eos.append(index)
                     if generated < row.tight_from:
-                        guide.fill_bitmask(row.state, bitmask, k)
-                    else:
-                        guide.fill_bitmask_within(row.state, row.limit - generated, bitmask, k)
+                        guides.append(guide)
+                        states.append(row.state)
+                        plain.append(k)
+                        continue
+                    guide.fill_bitmask_within(row.state, row.limit - generated, bitmask, k)
+                    continue
                 except TypedgenError:  # e.g. the lazily built automaton hit its state limit
                     _log.exception("typedgen: no mask for this state; ending the request")
                     row.broken = True
-                else:
-                    if row.min_tokens > generated and guide.is_final(row.state):
-                        forced_eos.append(index)
-                    continue
-            bitmask[k] = 0
-            bitmask[k, self._eos_words] = self._eos_bits
-            forced_eos.append(index)
+            self._eos_only(bitmask, k, index, forced_eos)
+        if plain:
+            threads = self.fill_threads if len(plain) >= self.parallel_from else 1
+            for j in fill_bitmasks(guides, states, bitmask, rows=plain, threads=threads):
+                index = order[plain[j]]
+                try:  # the automaton failed there: fill_bitmask raises its error
+                    guides[j].fill_bitmask(states[j], bitmask, plain[j])
+                except TypedgenError:
+                    _log.exception("typedgen: no mask for this state; ending the request")
+                    rows[index].broken = True
+                    self._eos_only(bitmask, plain[j], index, forced_eos)
+            if self.prefetch:
+                for guide, state in zip(guides, states, strict=True):
+                    guide.prefetch(state)
         self._applier.apply(logits, order)
         for index in forced_eos:
             # vLLM's min_tokens processor may have hidden EOS; if nothing else is allowed, the
@@ -219,6 +247,13 @@ class TypedgenLogitsProcessor(LogitsProcessor):
             if bool(torch.isneginf(logits[index]).all()):
                 logits[index, self._eos_ids] = 0.0
         return logits
+
+    def _eos_only(self, bitmask: np.ndarray, k: int, index: int, forced_eos: list[int]) -> None:
+        """Row ``k`` of the bitmask allows only EOS (a broken or failed request ends)."""
+        bitmask[k] = 0
+        bitmask[k, self._eos_words] = self._eos_bits
+        if index not in forced_eos:
+            forced_eos.append(index)
 
     def _new_row(
         self, params: SamplingParams, prompt: list[int] | None, output: list[int]
