@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from typedgen._fsm import Guide
     from typedgen._function import Failure, fn
     from typedgen._json_schema import Whitespace, json_schema_to_regex
+    from typedgen._json_schema_grammar import json_schema_to_grammar
     from typedgen._types import schema_of
     from typedgen._vocab import Vocabulary
 
@@ -65,6 +66,7 @@ __all__ = [
     "fn",
     "generate",
     "grammars",
+    "json_schema_to_grammar",
     "json_schema_to_regex",
     "models",
     "schema_of",
@@ -82,6 +84,7 @@ _LAZY: dict[str, str] = {
     "compile_json_schema": "typedgen._compiler",
     "compile_regex": "typedgen._compiler",
     "fn": "typedgen._function",
+    "json_schema_to_grammar": "typedgen._json_schema_grammar",
     "json_schema_to_regex": "typedgen._json_schema",
     "schema_of": "typedgen._types",
 }

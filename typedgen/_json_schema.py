@@ -108,7 +108,12 @@ def regex_size(regex: str) -> int:
     return size
 
 
+_ANY_SCALARS = ["null", "true", "false", NUMBER, f'"{CHAR}*"']
 _MAX_ALTERNATIVES = 256
+RULE_SIZE = 1000
+"""In grammar mode, a value whose regex is at least this long is a rule of its own, shared by
+every place that reaches it (instead of a copy at each place)."""
+_GRAMMAR_EXPANSIONS = 2  # times one $ref target may be expanded within one value (grammar mode)
 _OLD_DRAFT = re.compile(r"json-schema\.org/draft-0[3-7]/")
 """A ``$schema`` of drafts 3 to 7, where ``$ref`` overrides the keywords beside it."""
 _MAX_PERMUTED = 4  # unique arrays of up to this many distinct values may come in any order
@@ -253,13 +258,7 @@ def json_schema_to_regex(
     (with ``pointer`` and ``keyword``) for anything that cannot be honoured exactly, including a
     schema that no JSON value satisfies.
     """
-    if isinstance(schema, str):
-        try:
-            schema = json.loads(schema)
-        except json.JSONDecodeError as error:
-            raise SchemaError(f"the schema is not valid JSON: {error}") from error
-    if not isinstance(schema, (Mapping, bool)):
-        raise SchemaError(f"a schema must be an object or a boolean, not {type(schema).__name__}")
+    schema = _load(schema)
     if max_depth < 0:
         raise ValueError("max_depth must be >= 0")
     found: tuple[str | None, _Compiler] | None = None
@@ -299,6 +298,40 @@ def json_schema_to_regex(
             )
         raise SchemaError("no JSON value satisfies the schema")
     return regex
+
+
+def schema_rules(
+    schema: Mapping[str, Any] | bool | str, *, whitespace: Whitespace
+) -> tuple[str, dict[int, str], dict[int, str]]:
+    """The schema compiled in grammar mode (see :mod:`typedgen._json_schema_grammar`): the regex
+    of the root value, the regex of each rule that has instances (by number; a rule without is
+    left out, and so are the alternatives that need it), and the pointer each rule stands for.
+    The regexes hold :func:`rule_reference` marks."""
+    schema = _load(schema)
+    compiler = _Compiler(schema, whitespace, DEFAULT_MAX_DEPTH, grammar=True)
+    try:
+        root = compiler.value(schema, "")
+    except _TooLargeError as error:
+        raise SchemaError(
+            f"a value of this schema would need a regex of more than {MAX_REGEX_SIZE} automaton "
+            "states (estimated)",
+            pointer=error.pointer,
+        ) from None
+    if root is None:
+        raise SchemaError("no JSON value satisfies the schema")
+    rules = {number: body for number, body in compiler.rules.items() if body is not None}
+    return root, rules, dict(compiler.rule_pointers)
+
+
+def _load(schema: Mapping[str, Any] | bool | str) -> Mapping[str, Any] | bool:
+    if isinstance(schema, str):
+        try:
+            schema = json.loads(schema)
+        except json.JSONDecodeError as error:
+            raise SchemaError(f"the schema is not valid JSON: {error}") from error
+    if not isinstance(schema, (Mapping, bool)):
+        raise SchemaError(f"a schema must be an object or a boolean, not {type(schema).__name__}")
+    return schema
 
 
 # --- normalized schemas -------------------------------------------------------------------------
@@ -568,6 +601,20 @@ class _Compiler:
     )
     # drafts 3 to 7 (by the root's $schema): keywords beside "$ref" are ignored
     ref_alone: bool = field(init=False)
+    # grammar mode (see typedgen._json_schema_grammar): a value reached again inside itself,
+    # a large value reached again elsewhere, and "any value" become rules, written in the regex
+    # as rule_reference(number); no depth cut
+    grammar: bool = False
+    rules: dict[int, str | None] = field(default_factory=dict)  # rule number -> regex body
+    rule_pointers: dict[int, str] = field(default_factory=dict)  # rule number -> pointer
+    # (id, pointer) of the subschemas a value meets -> its rule
+    rule_of: dict[tuple[tuple[int, str], ...], int] = field(default_factory=dict)
+    active: set[tuple[tuple[int, str], ...]] = field(default_factory=set)  # being compiled
+    # the same keys -> (the subschemas, kept alive so that their ids are not reused, the regex)
+    rule_memo: dict[tuple[tuple[int, str], ...], tuple[Any, str | None]] = field(
+        default_factory=dict
+    )
+    negating: set[str] = field(default_factory=set)  # $ref targets being negated
 
     def __post_init__(self) -> None:
         declared = self.root.get("$schema") if isinstance(self.root, Mapping) else None
@@ -586,6 +633,8 @@ class _Compiler:
 
     def value(self, schema: Any, pointer: str) -> str | None:
         """Regex for one JSON value satisfying ``schema`` (``None``: no value does)."""
+        if self.grammar:
+            return self._rule([(schema, pointer)])
         key = (id(schema), pointer, tuple(sorted(self.depth.items())))
         if key in self.memo:
             return self.memo[key][1]
@@ -601,10 +650,59 @@ class _Compiler:
         self.memo[key] = (schema, result)
         return result
 
+    def _rule(self, subs: Sequence[_Sub]) -> str | None:
+        """:meth:`all_of` in grammar mode: a value reached again while it is being compiled (a
+        cycle) or whose regex is long is a rule, written as a reference (and shared by every
+        place that reaches the same subschemas)."""
+        key = tuple((id(schema), pointer) for schema, pointer in subs)
+        pointer = subs[0][1] if subs else ""
+        number = self.rule_of.get(key)
+        if number is not None:
+            return rule_reference(number)
+        if key in self.active:  # recursion: its body is filled in when the outer call ends
+            return rule_reference(self._new_rule(key, pointer))
+        if key in self.rule_memo:
+            return self.rule_memo[key][1]
+        saved = self.depth
+        self.active.add(key)
+        self.depth = {}  # $ref expansions are counted within one value (cycles of combinators)
+        try:
+            if len(subs) == 1:
+                alternatives = self.flatten(*subs[0])
+            else:
+                alternatives = [_Flat()]
+                for schema, sub_pointer in subs:
+                    flats = self.flatten(schema, sub_pointer)
+                    alternatives = self._conj(alternatives, flats, sub_pointer)
+            regexes = [self.generate(flat) for flat in alternatives]
+            result = alternation([r for r in regexes if r is not None])
+        finally:
+            self.active.discard(key)
+            self.depth = saved
+        if result is not None and len(result) // 2 > MAX_REGEX_SIZE:
+            raise _TooLargeError(pointer)
+        number = self.rule_of.get(key)  # set when reached inside itself
+        if number is None and result is not None and len(result) >= RULE_SIZE:
+            number = self._new_rule(key, pointer)
+        if number is not None:
+            self.rules[number] = result
+            result = rule_reference(number)
+        self.rule_memo[key] = (tuple(subs), result)
+        return result
+
+    def _new_rule(self, key: tuple[tuple[int, str], ...], pointer: str) -> int:
+        number = len(self.rule_pointers)
+        self.rule_of[key] = number
+        self.rule_pointers[number] = pointer
+        self.rules.setdefault(number, None)
+        return number
+
     def all_of(self, subs: Sequence[_Sub]) -> str | None:
         """Regex for one value satisfying every subschema in ``subs`` (an empty list: any)."""
         if len(subs) == 1:
             return self.value(*subs[0])
+        if self.grammar:
+            return self._rule(subs)
         saved = dict(self.depth)
         try:
             alternatives = [_Flat()]
@@ -637,7 +735,23 @@ class _Compiler:
             schema = {"$ref": schema["$ref"]}
         own = self._own(schema, pointer)
         alternatives: list[_Flat] = [] if own is None else [own]
-        if "$ref" in schema:
+        if "$ref" in schema and self.grammar:
+            target, target_pointer = self._resolve(schema["$ref"], pointer)
+            count = self.depth.get(target_pointer, 0)
+            if count >= _GRAMMAR_EXPANSIONS:
+                raise _CycleError(
+                    "a $ref cycle that nests no value (through combinators only) cannot be "
+                    "compiled",
+                    pointer=pointer,
+                    keyword="$ref",
+                )
+            self.depth[target_pointer] = count + 1
+            try:
+                expanded = self.flatten(target, target_pointer)
+            finally:
+                self.depth[target_pointer] = count
+            alternatives = self._conj(alternatives, expanded, pointer)
+        elif "$ref" in schema:
             target, target_pointer = self._resolve(schema["$ref"], pointer)
             if self._recursive(target, target_pointer):
                 count = self.depth.get(target_pointer, 0)
@@ -809,6 +923,8 @@ class _Compiler:
             for schema, pointer in right:
                 flats_b = self._conj(flats_b, self.flatten(schema, pointer), pointer)
             return all(self._disjoint(x, y) for x in flats_a for y in flats_b)
+        except _CycleError:  # a recursion too deep to judge: not known to be disjoint
+            return False
         finally:
             self.depth = saved
 
@@ -920,7 +1036,17 @@ class _Compiler:
             ]
         if key == "$ref":
             target, target_pointer = self._resolve(value, pointer)
-            return self.negate(target, target_pointer, lost=lost)
+            if target_pointer in self.negating:
+                raise _CycleError(
+                    "the negation of a recursive schema cannot be expressed",
+                    pointer=pointer,
+                    keyword="$ref",
+                )
+            self.negating.add(target_pointer)
+            try:
+                return self.negate(target, target_pointer, lost=lost)
+            finally:
+                self.negating.discard(target_pointer)
         if key == "pattern" and isinstance(value, str):
             outside = class_run_outside(value)
             if outside is not None:  # too short, too long, or a character outside the class
@@ -1155,7 +1281,9 @@ class _Compiler:
                 if checker is None:
                     # unrolled only as deep as the values nest: a value is matched as exactly,
                     # and "any value" stays small (Python's re compiles it quickly)
-                    levels = min(self.max_depth, max(_nesting(v) for v in flat.enum or ()))
+                    levels = max(_nesting(v) for v in flat.enum or ())
+                    if not self.grammar:
+                        levels = min(self.max_depth, levels)
                     compact = _Compiler(
                         self.root,
                         Whitespace(),
@@ -1462,6 +1590,8 @@ class _Compiler:
             flats = [_Flat()]
             for schema, pointer in subs:
                 flats = self._conj(flats, self.flatten(schema, pointer), pointer)
+        except _CycleError:  # recursive items: not a finite set
+            return None
         finally:
             self.depth = saved
         values: list[Any] = []
@@ -1676,26 +1806,40 @@ class _Compiler:
     # ----- any value
 
     def _any_value(self) -> str:
-        """Any JSON value with arrays/objects nested at most ``max_depth`` levels deep."""
+        """Any JSON value with arrays/objects nested at most ``max_depth`` levels deep (in
+        grammar mode: a reference to the one rule of any value, nested without bound)."""
         self.any_used = True
-        return self._any_at(self.max_depth)
+        if not self.grammar:
+            return self._any_at(self.max_depth)
+        key = ((0, ""),)  # no schema has id 0
+        number = self.rule_of.get(key)
+        if number is None:
+            number = self._new_rule(key, "any value")
+            self.rules[number] = self._any_around(rule_reference(number))
+        return rule_reference(number)
 
     def _any_at(self, levels: int) -> str:
-        scalars = [
-            "null",
-            "true",
-            "false",
-            NUMBER,
-            f'"{CHAR}*"',
-        ]
         if levels <= 0:
-            return alternation(scalars) or ""
-        inner = self._any_at(levels - 1)
+            return alternation(_ANY_SCALARS) or ""
+        return self._any_around(self._any_at(levels - 1))
+
+    def _any_around(self, inner: str) -> str:
+        """Any JSON value: a scalar, or an array or object of ``inner`` values."""
         sep, colon = self._token(","), self._token(":")
         array = rf"\[{self.ws}(?:{inner}(?:{sep}{inner})*)?{self.ws}\]"
         member = f'"{CHAR}*"{colon}{inner}'
         obj = rf"\{{{self.ws}(?:{member}(?:{sep}{member})*)?{self.ws}\}}"
-        return alternation([*scalars, array, obj]) or ""
+        return alternation([*_ANY_SCALARS, array, obj]) or ""
+
+
+def rule_reference(number: int) -> str:
+    """The mark that grammar mode writes in a regex for rule ``number`` (NUL never appears in
+    the compiler's regexes otherwise: control characters are always written as escapes)."""
+    return f"\x00{number}\x00"
+
+
+class _CycleError(SchemaError):
+    """A ``$ref`` cycle met where a regex cannot follow it (inside one value, or a negation)."""
 
 
 class _TooLargeError(Exception):
