@@ -97,7 +97,7 @@ def test_format(tiny_model: Any, python_type: type[Any]) -> None:
 
 
 def test_format_refuses_other_types(tiny_model: Any) -> None:
-    with pytest.raises(typedgen.SchemaError):
+    with pytest.raises(typedgen.UsageError):
         typedgen.generate.format(tiny_model, list)
 
 
