@@ -156,41 +156,13 @@ class Typedgen:
 
 
 class LLGuidanceLark(LLGuidance):
-    def run(self, case: Case, ids: list[int]) -> Result:  # type: ignore[override]
-        result = Result()
-        t0 = time.perf_counter()
-        grammar = self.llg.LLMatcher.grammar_from_lark(case.grammar)
-        matcher = self.llg.LLMatcher(self.tokenizer, grammar, log_level=0)
-        self.fill(matcher, self.out)
-        result.ttfm = time.perf_counter() - t0
-        if matcher.is_error():
-            result.error = matcher.get_error()[:80]
-            return result
-        for token in ids:
-            t0 = time.perf_counter()
-            self.fill(matcher, self.out)
-            result.masks.append(time.perf_counter() - t0)
-            if not matcher.consume_token(token):
-                result.error = "token rejected: " + matcher.get_error()[:60]
-                break
-        return result
+    def grammar(self, case: Any) -> Any:
+        return self.llg.LLMatcher.grammar_from_lark(case.grammar)
 
 
 class XGrammarEbnf(XGrammar):
-    def run(self, case: Case, ids: list[int]) -> Result:  # type: ignore[override]
-        result = Result()
-        t0 = time.perf_counter()
-        matcher = self.xgr.GrammarMatcher(self.compiler.compile_grammar(case.grammar))
-        matcher.fill_next_token_bitmask(self.out)
-        result.ttfm = time.perf_counter() - t0
-        for token in ids:
-            t0 = time.perf_counter()
-            matcher.fill_next_token_bitmask(self.out)
-            result.masks.append(time.perf_counter() - t0)
-            if not matcher.accept_token(token):
-                result.error = "token rejected"
-                break
-        return result
+    def compile(self, case: Any) -> Any:
+        return self.compiler.compile_grammar(case.grammar)
 
 
 def best_of(engine: Any, case: Case, ids: list[int], repeat: int) -> Result:

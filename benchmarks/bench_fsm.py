@@ -213,11 +213,15 @@ class XGrammar(Engine):
         self.compiler = xgrammar.GrammarCompiler(info, cache_enabled=False)
         self.out = xgrammar.allocate_token_bitmask(1, vocab.size)
 
+    def compile(self, case: Any) -> Any:
+        """The compiled grammar of ``case`` (here: its regex)."""
+        return self.compiler.compile_regex(case.pattern)
+
     def run(self, case: Case, ids: list[int]) -> Result:
         result = Result()
         before = rss()
         t0 = time.perf_counter()
-        matcher = self.xgr.GrammarMatcher(self.compiler.compile_regex(case.pattern))
+        matcher = self.xgr.GrammarMatcher(self.compile(case))
         matcher.fill_next_token_bitmask(self.out)
         result.ttfm = time.perf_counter() - t0
         for token in ids:
@@ -233,6 +237,10 @@ class XGrammar(Engine):
 
 class LLGuidance(Engine):
     name = "llguidance"
+
+    def grammar(self, case: Any) -> Any:
+        """The grammar of ``case`` for llguidance (here: from its regex)."""
+        return self.llg.LLMatcher.grammar_from_regex(case.pattern)
 
     def prepare(self, vocab: Vocabulary, tokenizer: Any) -> None:
         import llguidance
@@ -265,8 +273,7 @@ class LLGuidance(Engine):
         result = Result()
         before = rss()
         t0 = time.perf_counter()
-        grammar = self.llg.LLMatcher.grammar_from_regex(case.pattern)
-        matcher = self.llg.LLMatcher(self.tokenizer, grammar, log_level=0)
+        matcher = self.llg.LLMatcher(self.tokenizer, self.grammar(case), log_level=0)
         self.fill(matcher, self.out)
         result.ttfm = time.perf_counter() - t0
         if matcher.is_error():

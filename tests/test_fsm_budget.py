@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections import deque
 from functools import cache
 from typing import Any
 
@@ -27,33 +26,19 @@ from hypothesis import strategies as st
 from typedgen import Guide, GuideError, Vocabulary
 from typedgen._compiler import compile_json_schema, compile_regex
 from typedgen.processors._constraint import byte_vocabulary
-from typedgen.testing import allocate_bitmask, bitmask_to_bool, load_tokenizer, regex_patterns
+from typedgen.testing import (
+    allocate_bitmask,
+    bitmask_to_bool,
+    load_tokenizer,
+    regex_patterns,
+    shortest_completion,
+)
 
 PIECES = ["a", "bc", "def", "日", "😀", "[xy]", "\\d", "[^a]", "."]
 
 
 REGEXES = regex_patterns(PIECES, max_leaves=6)
 QUICK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def shortest_completion(guide: Guide, state: int) -> int:
-    """Bytes in the shortest completion from ``state`` of a guide over single bytes, by a
-    breadth-first search that tries every byte."""
-    seen = {state}
-    queue = deque([(state, 0)])
-    while queue:
-        current, length = queue.popleft()
-        if guide.is_final(current):
-            return length
-        for byte in range(256):
-            try:
-                following = guide.advance(current, byte)
-            except GuideError:
-                continue
-            if following not in seen:
-                seen.add(following)
-                queue.append((following, length + 1))
-    raise AssertionError("no completion: a live state must reach a final one")
 
 
 @QUICK

@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from collections import deque
 from functools import cache
 from typing import Any
 
@@ -30,7 +29,12 @@ import typedgen
 from typedgen import GrammarError, GrammarLimitError, Guide, GuideError, Vocabulary
 from typedgen._compiler import compile_grammar
 from typedgen.processors._constraint import byte_vocabulary
-from typedgen.testing import allocate_bitmask, bitmask_to_bool, load_tokenizer
+from typedgen.testing import (
+    allocate_bitmask,
+    bitmask_to_bool,
+    load_tokenizer,
+    shortest_completion,
+)
 
 lark = pytest.importorskip("lark")
 
@@ -292,24 +296,6 @@ def test_c_gbnf_errors_name_the_line(text: str, line: int, message: str) -> None
 
 # --------------------------------------------------------------------------------------------
 # (d) distances and budgets
-
-
-def shortest_completion(guide: Guide, state: int) -> int:
-    seen = {state}
-    queue = deque([(state, 0)])
-    while queue:
-        current, length = queue.popleft()
-        if guide.is_final(current):
-            return length
-        for byte in range(256):
-            try:
-                following = guide.advance(current, byte)
-            except GuideError:
-                continue
-            if following not in seen:
-                seen.add(following)
-                queue.append((following, length + 1))
-    raise AssertionError("a live state reaches a final one")
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -7,6 +7,7 @@ from typedgen.testing._oracles import (
     allocate_bitmask,
     bitmask_to_bool,
     bool_to_bitmask,
+    shortest_completion,
 )
 from typedgen.testing._strategies import accepted_bytes, regex_patterns
 from typedgen.testing._tokenizers import load_tokenizer
@@ -20,4 +21,5 @@ __all__ = [
     "bool_to_bitmask",
     "load_tokenizer",
     "regex_patterns",
+    "shortest_completion",
 ]

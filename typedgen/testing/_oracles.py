@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 
 import numpy as np
@@ -16,6 +17,7 @@ __all__ = [
     "allocate_bitmask",
     "bitmask_to_bool",
     "bool_to_bitmask",
+    "shortest_completion",
 ]
 
 
@@ -46,6 +48,27 @@ def accepts_tokens(guide: Guide, token_ids: Iterable[int], *, complete: bool = T
         if not allowed:
             raise AssertionError(f"advance accepted token {token_id} outside the mask")
     return guide.is_final(state) or not complete
+
+
+def shortest_completion(guide: Guide, state: int) -> int:
+    """Bytes in the shortest completion from ``state`` of a guide over single bytes (token
+    ``b`` is byte ``b``, as ``byte_vocabulary`` has it), by a breadth-first search that tries
+    every byte: what :meth:`Guide.distance_to_final` must return."""
+    seen = {state}
+    queue = deque([(state, 0)])
+    while queue:
+        current, length = queue.popleft()
+        if guide.is_final(current):
+            return length
+        for byte in range(256):
+            try:
+                following = guide.advance(current, byte)
+            except GuideError:
+                continue
+            if following not in seen:
+                seen.add(following)
+                queue.append((following, length + 1))
+    raise AssertionError("no completion: a live state must reach a final one")
 
 
 def allocate_bitmask(rows: int, vocab_size: int) -> npt.NDArray[np.int32]:
