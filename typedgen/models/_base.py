@@ -41,10 +41,12 @@ import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from typedgen._errors import ModelError
+
 if TYPE_CHECKING:
     from vllm import SamplingParams
 
-__all__ = ["Adapter", "Completion", "Delta", "Model"]
+__all__ = ["Adapter", "Completion", "Delta", "Model", "check_batch"]
 
 Adapter = str | os.PathLike[str]
 """A LoRA adapter for one call: a folder (vLLM engines) or a served adapter's name (HTTP)."""
@@ -125,3 +127,9 @@ class Model(Protocol):
     ) -> AsyncIterator[Delta]:
         """:meth:`stream` as an asynchronous iterator (``async for``)."""
         ...
+
+
+def check_batch(prompts: Sequence[str], params: Sequence[SamplingParams]) -> None:
+    """Raise :class:`~typedgen.ModelError` unless every prompt has its sampling parameters."""
+    if len(prompts) != len(params):
+        raise ModelError(f"{len(prompts)} prompts but {len(params)} sampling parameters")

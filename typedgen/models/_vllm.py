@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from typedgen._errors import ModelError
-from typedgen.models._base import Adapter, Completion, Delta
+from typedgen.models._base import Adapter, Completion, Delta, check_batch
 from typedgen.processors import PROCESSOR_FQCN
 
 if TYPE_CHECKING:
@@ -228,8 +228,7 @@ class VLLM(_Engine):
         on_finished: Callable[[int], None] | None = None,
     ) -> list[list[Completion]]:
         """Run ``prompts`` as one vLLM batch; see :meth:`typedgen.models.Model.generate`."""
-        if len(prompts) != len(params):
-            raise ModelError(f"{len(prompts)} prompts but {len(params)} sampling parameters")
+        check_batch(prompts, params)
         adapter = self._adapters.request(lora)
         engine = self.llm.llm_engine
         results: list[list[Completion]] = [[] for _ in prompts]
@@ -418,8 +417,7 @@ class AsyncVLLM(_Engine):
     ) -> list[list[Completion]]:
         """All ``prompts`` at once in the engine's batch; waits for them (an interrupt aborts
         those still running)."""
-        if len(prompts) != len(params):
-            raise ModelError(f"{len(prompts)} prompts but {len(params)} sampling parameters")
+        check_batch(prompts, params)
         adapter = self._adapters.request(lora)
 
         async def one(i: int) -> list[Completion]:
