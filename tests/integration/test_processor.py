@@ -182,17 +182,25 @@ def unvalidated_processor() -> type[Any]:
     return UnvalidatedProcessor
 
 
-@pytest.mark.slow
-def test_engine_survives_a_constraint_that_fails_to_compile(tiny_model_dir: Any) -> None:
-    """If validation is bypassed, the engine refuses the constraint itself: that request gets
-    only EOS (an empty, failed generation), the others in the batch are served normally."""
-    llm = vllm.LLM(
+@pytest.fixture(scope="session")
+def unvalidated_llm(tiny_model_dir: Any) -> Any:
+    """An engine with :func:`unvalidated_processor`, kept for the whole session: destroying a
+    second in-process engine tears down vLLM's process-wide parallel state, which breaks the
+    shared engine of the tests that run after it."""
+    return vllm.LLM(
         str(tiny_model_dir),
         logits_processors=[unvalidated_processor()],
         dtype="float32",
         max_model_len=256,
         enforce_eager=True,
     )
+
+
+@pytest.mark.slow
+def test_engine_survives_a_constraint_that_fails_to_compile(unvalidated_llm: Any) -> None:
+    """If validation is bypassed, the engine refuses the constraint itself: that request gets
+    only EOS (an empty, failed generation), the others in the batch are served normally."""
+    llm = unvalidated_llm
     model = typedgen.models.VLLM(llm)
     good = Constraint.regex("[0-9]{3}")
     outputs = llm.generate(
