@@ -474,5 +474,5 @@ def test_e_constraint_keys_round_trip() -> None:
         {"typedgen_grammar_syntax": "lark", "typedgen_regex": "a"},
         {"typedgen_grammar": "start: 'a'", "typedgen_grammar_syntax": "ebnf"},
     ]:
-        with pytest.raises(typedgen.SchemaError):
+        with pytest.raises(typedgen.UsageError):
             Constraint.from_extra_args(bad)

@@ -36,7 +36,7 @@ from collections.abc import (
 from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, overload
 
 from typedgen import generate
-from typedgen._errors import GenerationError, SchemaError, TypedgenError
+from typedgen._errors import GenerationError, TypedgenError, UsageError
 from typedgen._json_schema import Whitespace
 from typedgen._types import target_of
 from typedgen.models import Completion, Model, default
@@ -121,10 +121,10 @@ class _Body(Generic[R]):
     ) -> None:
         doc = inspect.getdoc(func)
         if not doc:
-            raise SchemaError(f"typed function {func.__qualname__} needs a docstring (its task)")
+            raise UsageError(f"typed function {func.__qualname__} needs a docstring (its task)")
         hints = typing.get_type_hints(func, include_extras=True)
         if "return" not in hints:
-            raise SchemaError(f"typed function {func.__qualname__} needs a return annotation")
+            raise UsageError(f"typed function {func.__qualname__} needs a return annotation")
         self.name = func.__qualname__
         self.instruction = doc
         self.return_type: Any = hints["return"]
@@ -169,7 +169,7 @@ class _Body(Generic[R]):
             return self.prompt(*item)
         if isinstance(item, Mapping):
             return self.prompt(**item)
-        raise TypeError(
+        raise UsageError(
             f"{self.name} takes {len(self.signature.parameters)} parameters: give each input of "
             f"map as a tuple of arguments or a mapping of keyword arguments, got {item!r}"
         )
@@ -365,6 +365,16 @@ def fn(  # type: ignore[overload-overlap]  # an async def is matched first
 def fn(func: Callable[P, R], /) -> TypedFunction[P, R]: ...
 @overload
 def fn(
+    model: Model,
+    /,
+    *,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    sampling_params: SamplingParams | None = None,
+    whitespace: Whitespace | None = None,
+    finish_within_budget: bool = True,
+) -> _Decorator: ...
+@overload
+def fn(
     *,
     model: Model | None = None,
     max_tokens: int = DEFAULT_MAX_TOKENS,
@@ -373,7 +383,7 @@ def fn(
     finish_within_budget: bool = True,
 ) -> _Decorator: ...
 def fn(
-    func: Callable[P, Any] | None = None,
+    func: Callable[P, Any] | Model | None = None,
     /,
     *,
     model: Model | None = None,
@@ -385,10 +395,12 @@ def fn(
     """Make a typed function from a function with a docstring and a return annotation.
 
     Use bare (``@typedgen.fn``, on the default model) or with options
-    (``@typedgen.fn(model=m, max_tokens=256)``). Generation is greedy with ``max_tokens``
-    unless ``sampling_params`` is given. Raises :class:`~typedgen.SchemaError` at decoration
-    time when the docstring or the return annotation is missing, or when the return type
-    cannot be turned into an exact constraint.
+    (``@typedgen.fn(model=m, max_tokens=256)``); the model may also come first, positionally
+    (``@typedgen.fn(m)``). Generation is greedy with ``max_tokens`` unless ``sampling_params``
+    is given. Raises :class:`~typedgen.UsageError` at decoration time when the docstring or
+    the return annotation is missing, or when what is decorated is neither a function nor a
+    model, and :class:`~typedgen.SchemaError` when the return type cannot be turned into an
+    exact constraint.
 
     With ``finish_within_budget`` (the default) a call returns a valid instance whenever
     ``max_tokens`` fits the shortest JSON of the return type: an answer that would run past
@@ -396,6 +408,15 @@ def fn(
     :class:`typedgen.generate.Generator`). False lets it be cut, raising
     :class:`~typedgen.TruncatedGenerationError` with the raw text.
     """
+    if isinstance(func, Model):
+        if model is not None:
+            raise UsageError("typedgen.fn got a model both positionally and as model=")
+        model, func = func, None
+    elif func is not None and not callable(func):
+        raise UsageError(
+            "typedgen.fn decorates a function (@typedgen.fn) or takes a model "
+            f"(@typedgen.fn(model)), got {func!r}"
+        )
     decorator = _Decorator(
         model=model,
         max_tokens=max_tokens,

@@ -133,4 +133,4 @@ def test_a_malformed_option_is_refused_at_validation(tiny_model: Any) -> None:
         tiny_model.llm.generate(
             ["x"], [SamplingParams(max_tokens=4, extra_args=extra)], use_tqdm=False
         )
-    assert isinstance(info.value.__cause__, typedgen.SchemaError)
+    assert isinstance(info.value.__cause__, typedgen.UsageError)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import pydantic
@@ -38,6 +37,17 @@ def test_typed_function_returns_valid_instances(tiny_model: Any) -> None:
     assert read.__name__ == "read" and read.__doc__ == "Read the sensor value from the log line."
 
 
+def test_the_model_may_be_given_positionally(tiny_model: Any) -> None:
+    @typedgen.fn(tiny_model, max_tokens=10)
+    def count(text: str) -> int:
+        """How many words are there?"""
+
+    assert count.body.model is tiny_model
+    assert isinstance(count("one two"), int)
+    with pytest.raises(typedgen.UsageError, match="both"):
+        typedgen.fn(tiny_model, model=tiny_model)  # type: ignore[call-overload]
+
+
 def test_async_typed_function(tiny_model: Any) -> None:
     @typedgen.fn(model=tiny_model, max_tokens=40)
     async def flag(text: str) -> bool:
@@ -57,25 +67,6 @@ def test_truncated_typed_function_keeps_the_text(tiny_model: Any) -> None:
     with pytest.raises(typedgen.TruncatedGenerationError) as info:
         names("Ann and Bob")
     assert info.value.finish_reason == "length" and info.value.text.startswith("[")
-
-
-def test_typed_function_needs_docstring_and_return_type() -> None:
-    with pytest.raises(typedgen.SchemaError, match="docstring"):
-
-        @typedgen.fn
-        def no_doc(text: str) -> int: ...
-
-    with pytest.raises(typedgen.SchemaError, match="return annotation"):
-
-        @typedgen.fn
-        def no_return(text: str):  # type: ignore[no-untyped-def]
-            """Doc."""
-
-    with pytest.raises(typedgen.SchemaError):
-
-        @typedgen.fn
-        def callback(text: str) -> Callable[[], int]:
-            """A return type with no JSON Schema is refused when decorating."""
 
 
 @dataclasses.dataclass

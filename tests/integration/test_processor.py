@@ -153,7 +153,7 @@ def test_bad_constraint_is_refused_at_validation(tiny_model: Any) -> None:
     bad_keys = SamplingParams(extra_args={"typedgen_regexp": "a"})
     with pytest.raises(VLLMValidationError) as info:
         llm.generate(["x"], bad_keys, use_tqdm=False)
-    assert isinstance(info.value.__cause__, typedgen.SchemaError)
+    assert isinstance(info.value.__cause__, typedgen.UsageError)
     with pytest.raises(VLLMValidationError, match="ignore_eos"):
         llm.generate(["x"], params(Constraint.regex("a"), ignore_eos=True), use_tqdm=False)
     # the engine is unharmed

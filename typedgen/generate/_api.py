@@ -8,7 +8,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from typedgen._cfg import Syntax
-from typedgen._errors import SchemaError
+from typedgen._errors import UsageError
 from typedgen._formats import format_of
 from typedgen._json_schema import Whitespace
 from typedgen._types import target_of
@@ -55,7 +55,8 @@ def choice(
     model: Model, choices: type[Enum] | Iterable[str], *, finish_within_budget: bool = True
 ) -> Generator[Any]:
     """Exactly one of ``choices``: strings (returns the string) or an ``Enum`` class whose
-    values are strings (returns the member). ``finish_within_budget``: as for :func:`regex`."""
+    values are strings (returns the member). ``finish_within_budget``: as for :func:`regex`.
+    Raises :class:`~typedgen.UsageError` for a choice that is not a string, or for none."""
     if isinstance(choices, type) and issubclass(choices, Enum):
         enum = choices
         by_value = {str(member.value): member for member in enum}
@@ -155,8 +156,8 @@ def _alternation(options: Iterable[str]) -> str:
     escaped = []
     for option in options:
         if not isinstance(option, str):
-            raise SchemaError(f"choices must be strings, got {option!r}")
+            raise UsageError(f"choices must be strings, got {option!r}")
         escaped.append("".join("\\" + c if c in _METACHARACTERS else c for c in option))
     if not escaped:
-        raise SchemaError("choice needs at least one option")
+        raise UsageError("choice needs at least one option")
     return "(" + "|".join(escaped) + ")"

@@ -34,7 +34,7 @@ from typing import Any, Literal, cast
 
 from typedgen._cfg import Syntax
 from typedgen._compiler import Compiler
-from typedgen._errors import SchemaError
+from typedgen._errors import SchemaError, UsageError
 from typedgen._fsm import Guide
 from typedgen._json_schema import Whitespace, json_schema_to_regex
 from typedgen._vocab import Vocabulary
@@ -115,7 +115,7 @@ class Constraint:
     def from_extra_args(cls, extra_args: Mapping[str, Any] | None) -> Constraint | None:
         """The constraint in ``extra_args``, or ``None`` when there is none.
 
-        Raises :class:`~typedgen.SchemaError` for unknown ``typedgen_*`` keys, non-string
+        Raises :class:`~typedgen.UsageError` for unknown ``typedgen_*`` keys, non-string
         values, or both a regex and a schema.
         """
         if not extra_args:
@@ -125,33 +125,33 @@ class Constraint:
             return None
         unknown = sorted(set(ours) - _KEYS)
         if unknown:
-            raise SchemaError(f"unknown typedgen extra_args {unknown}; expected {sorted(_KEYS)}")
+            raise UsageError(f"unknown typedgen extra_args {unknown}; expected {sorted(_KEYS)}")
         finish_within_budget(ours)  # refuse a malformed option with the constraint
         for key, value in ours.items():
             if key != FINISH_WITHIN_BUDGET and not isinstance(value, str):
-                raise SchemaError(
+                raise UsageError(
                     f"extra_args[{key!r}] must be a string, got {type(value).__name__}"
                 )
         if sum(key in ours for key in (_REGEX, _SCHEMA, _GRAMMAR)) != 1:
-            raise SchemaError(
+            raise UsageError(
                 f"give exactly one of extra_args {_REGEX!r}, {_SCHEMA!r} and {_GRAMMAR!r}"
             )
         if _SYNTAX in ours and _GRAMMAR not in ours:
-            raise SchemaError(f"{_SYNTAX!r} applies only to {_GRAMMAR!r}")
+            raise UsageError(f"{_SYNTAX!r} applies only to {_GRAMMAR!r}")
         if _GRAMMAR in ours:
             if _WHITESPACE in ours:
-                raise SchemaError(f"{_WHITESPACE!r} applies only to {_SCHEMA!r}")
+                raise UsageError(f"{_WHITESPACE!r} applies only to {_SCHEMA!r}")
             syntax = ours.get(_SYNTAX)
             if syntax is not None and syntax not in _SYNTAXES:
-                raise SchemaError(f"extra_args[{_SYNTAX!r}] must be one of {list(_SYNTAXES)}")
+                raise UsageError(f"extra_args[{_SYNTAX!r}] must be one of {list(_SYNTAXES)}")
             return cls("grammar", ours[_GRAMMAR], syntax=cast("Syntax | None", syntax))
         if _REGEX in ours:
             if _WHITESPACE in ours:
-                raise SchemaError(f"{_WHITESPACE!r} applies only to {_SCHEMA!r}")
+                raise UsageError(f"{_WHITESPACE!r} applies only to {_SCHEMA!r}")
             return cls("regex", ours[_REGEX])
         spaces = ours.get(_WHITESPACE)
         if spaces is not None and not (spaces.isascii() and spaces.isdigit()):
-            raise SchemaError(f"extra_args[{_WHITESPACE!r}] must be a count of characters")
+            raise UsageError(f"extra_args[{_WHITESPACE!r}] must be a count of characters")
         return cls("json_schema", ours[_SCHEMA], None if spaces is None else int(spaces))
 
     def schema(self) -> Any:
@@ -164,9 +164,10 @@ class Constraint:
     def pattern(self) -> str:
         """The regex the output must match (a JSON Schema is translated by
         :func:`~typedgen.json_schema_to_regex`); raises :class:`~typedgen.SchemaError` for a
-        schema that cannot be honoured exactly, or for a grammar (it has no regex)."""
+        schema that cannot be honoured exactly, and :class:`~typedgen.UsageError` for a grammar
+        (it has no regex)."""
         if self.kind == "grammar":
-            raise SchemaError("a grammar constraint has no regex")
+            raise UsageError("a grammar constraint has no regex")
         if self.kind == "regex":
             return self.source
         if self.whitespace is None:
@@ -178,7 +179,7 @@ def finish_within_budget(extra_args: Mapping[str, Any] | None) -> bool:
     """The ``typedgen_finish_within_budget`` option of a request's ``extra_args``: True (the
     default) or False. Accepts a bool, the integers 0 and 1 and the strings ``"true"`` and
     ``"false"`` (what ``vllm_xargs`` can carry over HTTP); raises
-    :class:`~typedgen.SchemaError` for anything else."""
+    :class:`~typedgen.UsageError` for anything else."""
     value = (extra_args or {}).get(FINISH_WITHIN_BUDGET, True)
     if isinstance(value, bool):
         return value
@@ -186,7 +187,7 @@ def finish_within_budget(extra_args: Mapping[str, Any] | None) -> bool:
         return value == 1
     if isinstance(value, str) and value.lower() in _BOOLEANS:
         return _BOOLEANS[value.lower()]
-    raise SchemaError(
+    raise UsageError(
         f"extra_args[{FINISH_WITHIN_BUDGET!r}] must be a bool, 0, 1, 'true' or 'false', "
         f"got {value!r}"
     )

@@ -50,9 +50,10 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import torch
 from vllm import SamplingParams
+from vllm.exceptions import VLLMValidationError
 from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDirectionality
 
-from typedgen._errors import TypedgenError
+from typedgen._errors import TypedgenError, UsageError
 from typedgen._fsm import Guide, fill_bitmasks
 from typedgen._vocab import Vocabulary
 from typedgen.processors._apply import MaskApplier
@@ -144,8 +145,13 @@ class TypedgenLogitsProcessor(LogitsProcessor):
     @classmethod
     def validate_params(cls, sampling_params: SamplingParams) -> None:
         """Refuse a request whose constraint cannot be honoured (raises a ``ValueError``
-        subclass: :class:`~typedgen.RegexError`, :class:`~typedgen.SchemaError`)."""
-        constraint = Constraint.from_extra_args(sampling_params.extra_args)
+        subclass: :class:`~typedgen.RegexError`, :class:`~typedgen.SchemaError`), or whose
+        ``typedgen_*`` keys are malformed (vLLM's validation error, caused by the
+        :class:`~typedgen.UsageError`: vLLM refuses a request for a ``ValueError`` only)."""
+        try:
+            constraint = Constraint.from_extra_args(sampling_params.extra_args)
+        except UsageError as exc:
+            raise VLLMValidationError(str(exc)) from exc
         if constraint is None:
             return
         if sampling_params.ignore_eos:
