@@ -95,4 +95,4 @@ wheel:
 	$(PIP) wheel --no-deps --wheel-dir wheelhouse .
 
 clean:
-	rm -rf build wheelhouse site typedgen/_fsm.c typedgen/_regex.c typedgen/*.so
+	rm -rf build wheelhouse site typedgen/*.c typedgen/*.so

@@ -1,5 +1,6 @@
-"""Build script: compiles the Cython modules ``typedgen/_fsm.pyx`` (the DFA and mask core),
-``typedgen/_regex.pyx`` (the regex front end) and ``typedgen/_grammar.pyx`` (the grammar
+"""Build script: compiles the Cython modules ``typedgen/_regex.pyx`` (the regex front end),
+``typedgen/_automaton.pyx`` (the lazy DFA), ``typedgen/_trie.pyx`` (the vocabulary's trie and
+its walks), ``typedgen/_fsm.pyx`` (the guides: masks) and ``typedgen/_grammar.pyx`` (the grammar
 engine); all metadata is in pyproject."""
 
 import numpy
@@ -7,6 +8,8 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 extensions = [
+    Extension("typedgen._automaton", ["typedgen/_automaton.pyx"], extra_compile_args=["-O3"]),
+    Extension("typedgen._trie", ["typedgen/_trie.pyx"], extra_compile_args=["-O3"]),
     Extension(
         "typedgen._fsm",
         ["typedgen/_fsm.pyx"],

@@ -31,7 +31,7 @@ def test_wheel_holds_the_compiled_extension(tmp_path: Path) -> None:
     )
     (wheel,) = tmp_path.glob("typedgen-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for module in ("_fsm", "_regex"):
+    for module in ("_regex", "_automaton", "_trie", "_fsm", "_grammar"):
         assert any(n.startswith(f"typedgen/{module}.") and n.endswith(".so") for n in names), names
         assert f"typedgen/{module}.pyi" in names
     assert "typedgen/py.typed" in names

@@ -1,9 +1,11 @@
-"""Typed stub of the Cython core ``typedgen/_fsm.pyx`` (see its docstring)."""
+"""Typed stub of the Cython module ``typedgen/_fsm.pyx`` (see its docstring): the guides, and
+the re-exports of the automaton and trie modules."""
 
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
-from typedgen._regex import Nfa
+from typedgen._automaton import DEFAULT_MAX_STATES, Automaton, RegexAutomaton
+from typedgen._trie import TokenTrie
 
 __all__ = [
     "DEFAULT_MAX_STATES",
@@ -15,42 +17,8 @@ __all__ = [
     "fill_bitmasks",
 ]
 
-DEFAULT_MAX_STATES: int
-"""Default limit on the DFA states of one pattern."""
 PREFETCH_SUCCESSORS: int
 """The most successor states whose masks one :meth:`Guide.prefetch` computes."""
-
-class Automaton:
-    """A deterministic byte automaton that a :class:`Guide` drives through C methods."""
-
-    @property
-    def initial_state(self) -> int: ...
-    def run(self, data: bytes, state: int = -1) -> int:
-        """State reached over ``data`` from ``state`` (default initial); -1 when dead."""
-    def is_accepting(self, state: int) -> bool: ...
-    def distance_to_final(self, state: int) -> int:
-        """The fewest bytes from ``state`` to an accepting state (0 when it accepts)."""
-    def text_bound(self, state: int) -> tuple[int, bool]:
-        """(how many text characters surely stay live from ``state``, whether exactly)."""
-
-class RegexAutomaton(Automaton):
-    """The lazily built DFA of a byte NFA; raises StateLimitError past ``max_states``."""
-
-    pattern: str
-    def __init__(self, nfa: Nfa, *, pattern: str, max_states: int) -> None: ...
-    @property
-    def states(self) -> int: ...
-
-class TokenTrie:
-    """Byte trie of a vocabulary; ``None`` or empty entries are never allowed."""
-
-    def __init__(self, token_bytes: Sequence[bytes | None]) -> None: ...
-    def __len__(self) -> int: ...
-    @property
-    def num_nodes(self) -> int: ...
-    @property
-    def memory(self) -> int: ...
-    def token_bytes(self, token_id: int) -> bytes | None: ...
 
 class Guide:
     """Allowed tokens of an automaton over a vocabulary; states are ints, 0 = finished."""

@@ -1,7 +1,7 @@
 """Typed stub of the Cython grammar engine ``typedgen/_grammar.pyx`` (see its docstring)."""
 
+from typedgen._automaton import Automaton
 from typedgen._cfg import Cfg
-from typedgen._fsm import Automaton
 
 __all__ = [
     "DEFAULT_MAX_STACK_DEPTH",

@@ -1,10 +1,11 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """The grammar engine: a context-free grammar as a deterministic byte automaton for ``Guide``.
 
-:class:`GrammarAutomaton` implements :class:`typedgen._fsm.Automaton`, so the token trie walk,
-the per-state mask memo and finish-within-budget of ``_fsm.Guide`` drive a grammar unchanged.
+:class:`GrammarAutomaton` implements :class:`typedgen._automaton.Automaton`, so the token trie
+walk, the per-state mask memo and finish-within-budget of ``_fsm.Guide`` drive a grammar
+unchanged.
 
-* Every terminal is a lazy byte DFA (:class:`typedgen._fsm.RegexAutomaton`, from the regex
+* Every terminal is a lazy byte DFA (:class:`typedgen._automaton.RegexAutomaton`, from the regex
   front end), so the regular part of a grammar costs what a regex costs.
 * The rules form a recursive transition network: per rule a small graph whose edges are
   epsilon, "terminal t" or "call rule R". Direct left recursion (``a: a x | y``, which lark
@@ -37,7 +38,7 @@ from libc.string cimport memcmp, memcpy, memset
 
 from typedgen._hashing cimport hash_ints
 
-from typedgen._fsm cimport Automaton, RegexAutomaton, DEAD, FAILED, UNKNOWN, DIST_NONE
+from typedgen._automaton cimport Automaton, RegexAutomaton, DEAD, FAILED, UNKNOWN, DIST_NONE
 
 import time
 
@@ -45,7 +46,7 @@ import numpy as np
 
 from typedgen._cfg import Cfg, check_terminal
 from typedgen._errors import GrammarError, GrammarLimitError, RegexError, StateLimitError
-from typedgen._fsm import DEFAULT_MAX_STATES
+from typedgen._automaton import DEFAULT_MAX_STATES
 from typedgen._regex import DEFAULT_MAX_NODES, regex_to_nfa
 
 __all__ = [
