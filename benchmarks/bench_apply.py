@@ -31,8 +31,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from typedgen.processors._apply import MaskApplier
 from typedgen.testing import bool_to_bitmask
+from typedgen.torch import MaskApplier
 
 
 def wall_us(call: Callable[[], object], *, repeat: int, cuda: bool) -> float:
@@ -87,7 +87,7 @@ def measure(
     device_rows = torch.tensor(rows, device=device)
     calls: dict[str, Callable[[], object]] = {"typedgen": lambda: applier.apply(logits, rows)}
     if cuda:
-        from typedgen.processors._triton import apply_bitmask_kernel
+        from typedgen.torch._triton import apply_bitmask_kernel
 
         calls["kernel"] = lambda: apply_bitmask_kernel(logits, device_bitmask, device_rows)
         calls["copy"] = lambda: device_bitmask.copy_(

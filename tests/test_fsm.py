@@ -14,11 +14,11 @@ from typedgen._fsm import TokenTrie
 from typedgen.testing import (
     accepts_string,
     accepts_tokens,
-    allocate_bitmask,
     bitmask_to_bool,
     bool_to_bitmask,
     load_tokenizer,
 )
+from typedgen.torch import allocate_token_bitmask
 
 # ids:         0     1     2      3     4        5        6              7      8      9
 SMALL = [b"a", b"b", b"ab", None, b"\xc3", b"\xa9", b"\xc3\xa9", b"abc", b"c", b"ab"]
@@ -91,7 +91,7 @@ def test_padded_ids_and_none_tokens_are_never_allowed() -> None:
     guide = compile_regex("[abc]*", small_vocabulary())
     allowed = guide.allowed_token_ids(guide.initial_state)
     assert allowed == [0, 1, 2, EOS, 7, 8, 9]
-    out = allocate_bitmask(1, 40)
+    out = allocate_token_bitmask(1, 40)
     guide.fill_bitmask(guide.initial_state, out)
     flags = bitmask_to_bool(out[0], 40)
     assert list(np.flatnonzero(flags)) == allowed
@@ -101,7 +101,7 @@ def test_padded_ids_and_none_tokens_are_never_allowed() -> None:
 def test_fill_bitmask_writes_one_row_of_numpy_and_torch() -> None:
     torch = pytest.importorskip("torch")
     guide = compile_regex("a(b|c)", small_vocabulary())
-    expected = allocate_bitmask(1, 40)
+    expected = allocate_token_bitmask(1, 40)
     guide.fill_bitmask(guide.initial_state, expected)
     out = np.full((3, 2), 7, dtype=np.int32)
     guide.fill_bitmask(guide.initial_state, out, 1)

@@ -27,12 +27,12 @@ from typedgen import Guide, GuideError, Vocabulary
 from typedgen._compiler import compile_json_schema, compile_regex
 from typedgen.processors._constraint import byte_vocabulary
 from typedgen.testing import (
-    allocate_bitmask,
     bitmask_to_bool,
     load_tokenizer,
     regex_patterns,
     shortest_completion,
 )
+from typedgen.torch import allocate_token_bitmask
 
 PIECES = ["a", "bc", "def", "日", "😀", "[xy]", "\\d", "[^a]", "."]
 
@@ -118,7 +118,7 @@ def vocabulary(name: str) -> Vocabulary:
 def budget_walk(guide: Guide, vocab: Vocabulary, budget: int, rng: random.Random) -> bytes:
     """Take one token of the budget-restricted mask per step (EOS only once in a while, so the
     walk runs against its budget); the bytes produced when EOS was taken."""
-    bitmask = allocate_bitmask(1, vocab.size)
+    bitmask = allocate_token_bitmask(1, vocab.size)
     state, out = guide.initial_state, b""
     while True:
         assert budget >= 1, f"ran out of budget after {out!r}"
@@ -168,7 +168,7 @@ def test_b_walks_over_regexes_finish_within_the_budget(tokenizer: str, pattern: 
 def test_c_the_restricted_mask_within_and_beyond_the_budget() -> None:
     vocab = vocabulary("gpt2-50k")
     guide = compile_json_schema(SCHEMAS[1], vocab)
-    bitmask = allocate_bitmask(2, vocab.size)
+    bitmask = allocate_token_bitmask(2, vocab.size)
     state = guide.advance_bytes(guide.initial_state, b'{"items":[{"name":"ab')
     guide.fill_bitmask(state, bitmask, 0)
     # a budget that never binds leaves the plain mask
@@ -201,7 +201,7 @@ def test_c_the_restricted_mask_is_exact(tokenizer: str) -> None:
         "additionalProperties": False,
     }
     guide = compile_json_schema(schema, vocab)
-    bitmask = allocate_bitmask(1, vocab.size)
+    bitmask = allocate_token_bitmask(1, vocab.size)
     prefixes = ['{"a":"', '{"a":"x\u00e9', '{"a":"\\n', '{"a":"","b":"', '{"a":"","b":"q']
     for prefix in [p.encode() for p in prefixes] + ['{"a":"日'.encode()[:-1]]:
         state = guide.advance_bytes(guide.initial_state, prefix)
@@ -226,7 +226,7 @@ def test_c_only_eos_when_final_with_one_token_left() -> None:
     vocab = vocabulary("gpt2-50k")
     guide = compile_regex(r"[0-9]+", vocab)
     state = guide.advance_bytes(guide.initial_state, b"12")
-    bitmask = allocate_bitmask(1, vocab.size)
+    bitmask = allocate_token_bitmask(1, vocab.size)
     assert guide.fill_bitmask_within(state, 1, bitmask)
     allowed = np.flatnonzero(bitmask_to_bool(bitmask[0], vocab.size)).tolist()
     assert set(allowed) == set(vocab.eos_token_ids)

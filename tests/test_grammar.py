@@ -30,11 +30,11 @@ from typedgen import GrammarError, GrammarLimitError, Guide, GuideError, Vocabul
 from typedgen._compiler import compile_grammar
 from typedgen.processors._constraint import byte_vocabulary
 from typedgen.testing import (
-    allocate_bitmask,
     bitmask_to_bool,
     load_tokenizer,
     shortest_completion,
 )
+from typedgen.torch import allocate_token_bitmask
 
 lark = pytest.importorskip("lark")
 
@@ -82,7 +82,7 @@ def walk(guide: Guide, rng: random.Random, vocabulary: Vocabulary, steps: int) -
     the text of a walk that ended with EOS, None when it ran out of steps."""
     out = bytearray()
     state = guide.initial_state
-    bitmask = allocate_bitmask(1, vocabulary.size)
+    bitmask = allocate_token_bitmask(1, vocabulary.size)
     eos = np.zeros(vocabulary.size, dtype=bool)
     eos[list(vocabulary.eos_token_ids)] = True
     for _ in range(steps):
@@ -320,7 +320,7 @@ def test_d_budget_walks_finish_within_budget(name: str) -> None:
     guide = byte_guide(getattr(typedgen.grammars, name))
     vocabulary = byte_vocabulary()
     rng = random.Random(name)
-    out = allocate_bitmask(1, vocabulary.size)
+    out = allocate_token_bitmask(1, vocabulary.size)
     for _ in range(12):
         state = guide.initial_state
         budget = guide.distance_to_final(state) + 1 + rng.randrange(12)
@@ -429,7 +429,7 @@ def test_f_sampling_with_masks_is_unbiased() -> None:
     expand("", 1.0)
     guide = compile_grammar(FINITE, vocabulary)
     rng = np.random.default_rng(1)
-    out = allocate_bitmask(1, vocabulary.size)
+    out = allocate_token_bitmask(1, vocabulary.size)
     samples = 20_000
     counts: dict[str, int] = {}
     for _ in range(samples):

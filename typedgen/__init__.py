@@ -2,7 +2,8 @@
 
 The public API is re-exported here from private modules. Names are resolved lazily, so
 ``import typedgen`` is fast and never imports vLLM or torch; those are imported only by
-:mod:`typedgen.models`, :mod:`typedgen.generate` and :mod:`typedgen.processors.vllm` when used.
+:mod:`typedgen.models`, :mod:`typedgen.generate`, :mod:`typedgen.processors.vllm` and the opt-in
+:mod:`typedgen.torch` when used.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from typedgen._function import Failure, fn
     from typedgen._json_schema import Whitespace, json_schema_to_regex
     from typedgen._json_schema_grammar import json_schema_to_grammar
+    from typedgen._matcher import Matcher
     from typedgen._types import schema_of
     from typedgen._vocab import Vocabulary
 
@@ -47,6 +49,7 @@ __all__ = [
     "GrammarLimitError",
     "Guide",
     "GuideError",
+    "Matcher",
     "ModelError",
     "ModelNotInstalledError",
     "NotSupportedError",
@@ -78,6 +81,7 @@ _LAZY: dict[str, str] = {
     "Compiler": "typedgen._compiler",
     "Failure": "typedgen._function",
     "Guide": "typedgen._fsm",
+    "Matcher": "typedgen._matcher",
     "Vocabulary": "typedgen._vocab",
     "Whitespace": "typedgen._json_schema",
     "compile_grammar": "typedgen._compiler",

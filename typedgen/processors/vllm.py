@@ -55,14 +55,15 @@ from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDi
 
 from typedgen._errors import TypedgenError, UsageError
 from typedgen._fsm import Guide, fill_bitmasks
+from typedgen._matcher import Matcher
 from typedgen._vocab import Vocabulary
-from typedgen.processors._apply import MaskApplier
 from typedgen.processors._constraint import (
     Constraint,
     ConstraintCompiler,
     byte_vocabulary,
     finish_within_budget,
 )
+from typedgen.torch import MaskApplier
 
 if TYPE_CHECKING:
     from vllm.config import VllmConfig
@@ -73,54 +74,53 @@ _log = logging.getLogger(__name__)
 
 
 class _Row:
-    """One constrained request in the persistent batch."""
+    """One constrained request in the persistent batch: its :class:`~typedgen.Matcher` and
+    what the processor needs besides it."""
 
-    __slots__ = (
-        "broken",
-        "consumed",
-        "guide",
-        "limit",
-        "min_tokens",
-        "output",
-        "state",
-        "tight_from",
-    )
+    __slots__ = ("consumed", "limit", "matcher", "min_tokens", "output", "tight_from")
 
     def __init__(
-        self, guide: Guide | None, output: list[int], min_tokens: int, limit: int | None
+        self, matcher: Matcher | None, output: list[int], min_tokens: int, limit: int | None
     ) -> None:
-        self.guide = guide
-        self.state = guide.initial_state if guide is not None else Guide.finished_state
+        self.matcher = matcher  # None: broken, only EOS is allowed from now on
         self.output = output  # vLLM's live list of this request's output token ids
         self.consumed = 0
-        self.broken = guide is None  # only EOS is allowed from now on
         self.min_tokens = min_tokens
         # ``limit``: the most output tokens the request may have (None: finish within it is
         # off); from ``tight_from`` output tokens on, the budget may restrict the mask
         self.limit = 0 if limit is None else limit
         self.tight_from = sys.maxsize
-        if guide is not None and limit is not None:
-            self.tight_from = limit - guide.max_distance - 1
+        if matcher is not None and limit is not None:
+            self.tight_from = limit - matcher.guide.max_distance - 1
 
     def catch_up(self) -> None:
-        """Advance the guide by the tokens appended since the last step (EOS in a final state
-        leads to the guide's finished state, where only EOS is allowed)."""
+        """Accept the tokens appended since the last step (a refused one ends the request)."""
         output = self.output
         end = len(output)
         k = self.consumed
-        if self.broken or self.guide is None:
+        matcher = self.matcher
+        if matcher is None:
             self.consumed = end
             return
-        try:
-            while k < end:
-                token = output[k]
-                if token < 0:  # an asynchronous-scheduling placeholder: the id is not known yet
-                    break
-                self.state = self.guide.advance(self.state, token)
-                k += 1
-        except TypedgenError:
-            _log.exception("typedgen: the guide cannot follow token %d; ending the request", token)
-            self.broken = True
+        while k < end:
+            token = output[k]
+            if token < 0:  # an asynchronous-scheduling placeholder: the id is not known yet
+                break
+            try:
+                accepted = matcher.accept_token(token)
+            except TypedgenError:  # the automaton's state limit
+                _log.exception("typedgen: the guide failed at token %d; ending the request", token)
+                accepted = False
+            else:
+                if not accepted:
+                    _log.error(
+                        "typedgen: the guide cannot follow token %d; ending the request", token
+                    )
+            if not accepted:
+                self.matcher = None
+                k = end
+                break
+            k += 1
         self.consumed = k
 
 
@@ -216,22 +216,22 @@ class TypedgenLogitsProcessor(LogitsProcessor):
         for k, index in enumerate(order):
             row = rows[index]
             row.catch_up()
-            guide = row.guide
-            if guide is not None and not row.broken:
+            matcher = row.matcher
+            if matcher is not None:
                 try:
                     generated = len(row.output)
-                    if row.min_tokens > generated and guide.is_final(row.state):
+                    if row.min_tokens > generated and matcher.is_final():
                         forced_eos.append(index)
                     if generated < row.tight_from:
-                        guides.append(guide)
-                        states.append(row.state)
+                        guides.append(matcher.guide)
+                        states.append(matcher.state)
                         plain.append(k)
                         continue
-                    guide.fill_bitmask_within(row.state, row.limit - generated, bitmask, k)
+                    matcher.fill_next_token_bitmask(bitmask, k, budget=row.limit - generated)
                     continue
                 except TypedgenError:  # e.g. the lazily built automaton hit its state limit
                     _log.exception("typedgen: no mask for this state; ending the request")
-                    row.broken = True
+                    row.matcher = None
             self._eos_only(bitmask, k, index, forced_eos)
         if plain:
             threads = self.fill_threads if len(plain) >= self.parallel_from else 1
@@ -241,7 +241,7 @@ class TypedgenLogitsProcessor(LogitsProcessor):
                     guides[j].fill_bitmask(states[j], bitmask, plain[j])
                 except TypedgenError:
                     _log.exception("typedgen: no mask for this state; ending the request")
-                    rows[index].broken = True
+                    rows[index].matcher = None
                     self._eos_only(bitmask, plain[j], index, forced_eos)
             if self.prefetch:
                 for guide, state in zip(guides, states, strict=True):
@@ -279,7 +279,7 @@ class TypedgenLogitsProcessor(LogitsProcessor):
             limit = self._model_config.max_model_len - (len(prompt) if prompt else 0)
             if params.max_tokens is not None:
                 limit = min(limit, params.max_tokens)
-        return _Row(guide, output, params.min_tokens, limit)
+        return _Row(Matcher(guide), output, params.min_tokens, limit)
 
     def _build_compiler(self) -> ConstraintCompiler:
         from vllm.tokenizers import cached_tokenizer_from_config

@@ -4,7 +4,6 @@ available offline."""
 from typedgen.testing._oracles import (
     accepts_string,
     accepts_tokens,
-    allocate_bitmask,
     bitmask_to_bool,
     bool_to_bitmask,
     shortest_completion,
@@ -16,7 +15,6 @@ __all__ = [
     "accepted_bytes",
     "accepts_string",
     "accepts_tokens",
-    "allocate_bitmask",
     "bitmask_to_bool",
     "bool_to_bitmask",
     "load_tokenizer",

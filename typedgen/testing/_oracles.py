@@ -14,7 +14,6 @@ from typedgen._fsm import Guide
 __all__ = [
     "accepts_string",
     "accepts_tokens",
-    "allocate_bitmask",
     "bitmask_to_bool",
     "bool_to_bitmask",
     "shortest_completion",
@@ -69,12 +68,6 @@ def shortest_completion(guide: Guide, state: int) -> int:
                 seen.add(following)
                 queue.append((following, length + 1))
     raise AssertionError("no completion: a live state must reach a final one")
-
-
-def allocate_bitmask(rows: int, vocab_size: int) -> npt.NDArray[np.int32]:
-    """An int32 bitmask of shape ``(rows, (vocab_size + 31) // 32)`` with every bit set (all
-    tokens allowed), ready for :meth:`Guide.fill_bitmask`."""
-    return np.full((rows, (vocab_size + 31) // 32), -1, dtype=np.int32)
 
 
 def bitmask_to_bool(bitmask: npt.NDArray[np.int32], vocab_size: int) -> npt.NDArray[np.bool_]:

@@ -1,5 +1,5 @@
-"""Applying bitmasks to logits: every path agrees with the reference loop of the bitmask
-layout (``typedgen.testing.bitmask_to_bool``)."""
+"""typedgen.torch: allocating bitmasks and applying them to logits; every path agrees with the
+reference loop of the bitmask layout (``typedgen.testing.bitmask_to_bool``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from typedgen.testing import bitmask_to_bool, bool_to_bitmask
 
 torch = pytest.importorskip("torch")
 
-from typedgen.processors._apply import MaskApplier  # noqa: E402
+from typedgen.torch import (  # noqa: E402
+    MaskApplier,
+    allocate_token_bitmask,
+    apply_token_bitmask_inplace,
+)
 
 
 def reference(logits: np.ndarray, allowed: np.ndarray, rows: list[int]) -> np.ndarray:
@@ -44,6 +48,41 @@ def test_matches_reference(device: str, vocab: int, rows: list[int]) -> None:
     tensor = torch.from_numpy(logits.copy()).to(device)
     applier.apply(tensor, rows)
     np.testing.assert_array_equal(tensor.cpu().numpy(), reference(logits, allowed, rows))
+
+
+@pytest.mark.parametrize("device", devices())
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("indices", [None, [0], [3, 1], [2, 0, 4]])
+def test_apply_token_bitmask_inplace_masks_the_rows_it_is_given(
+    device: str, dtype: str, indices: list[int] | None
+) -> None:
+    rng = np.random.default_rng(len(indices or []))
+    vocab, batch = 1000, 5
+    allowed = rng.random((batch, vocab)) < 0.3
+    bitmask = torch.from_numpy(bool_to_bitmask(allowed))
+    logits = torch.from_numpy(rng.standard_normal((batch, vocab)).astype(np.float32))
+    rows = list(range(batch)) if indices is None else sorted(indices)
+    expected = logits.clone()
+    for row in rows:
+        expected[row, torch.from_numpy(~allowed[row])] = float("-inf")
+    tensor = logits.to(device=device, dtype=getattr(torch, dtype))
+    apply_token_bitmask_inplace(tensor, bitmask, indices=indices)
+    assert torch.equal(tensor.cpu(), expected.to(getattr(torch, dtype)))
+
+
+def test_apply_token_bitmask_inplace_refuses_rows_outside_the_batch() -> None:
+    with pytest.raises(IndexError, match="out of range"):
+        apply_token_bitmask_inplace(torch.zeros(2, 64), allocate_token_bitmask(2, 64), indices=[2])
+
+
+def test_allocate_token_bitmask_allows_every_token() -> None:
+    bitmask = allocate_token_bitmask(3, 70)
+    assert bitmask.shape == (3, 3) and bitmask.dtype == torch.int32
+    assert bitmask_to_bool(bitmask.numpy(), 70).all()
+    logits = torch.randn(3, 70)
+    expected = logits.clone()
+    apply_token_bitmask_inplace(logits, bitmask)
+    assert torch.equal(logits, expected)
 
 
 def test_bitmask_layout_round_trip() -> None:
