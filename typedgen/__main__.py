@@ -1,7 +1,9 @@
 """The ``typedgen`` command line.
 
-``python -m typedgen extract --type module:Type [--model PATH] [--enforce-eager] FILE...``
-    extracts a ``Type`` from each file's text and prints one JSON line per file;
+``python -m typedgen extract --type module:Type [--field NAME] [--output FILE [--resume]] FILE...``
+    extracts a ``Type`` from each text file, or from each line of JSON lines files (the text in
+    field ``NAME``), and writes one JSON line per input as it completes (see
+    :mod:`typedgen._batch` for the rows); ``--resume`` continues an interrupted run;
 ``python -m typedgen demo``
     runs a typed extraction on the embedded default model and prints the instance.
 """
@@ -9,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import importlib
@@ -17,11 +20,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import pydantic
-
-from typedgen._errors import TypedgenError
-from typedgen._function import TypedFunction, fn
-from typedgen.models import VLLM, default, vllm
+from typedgen._batch import Input, Output, extract_to, extractor, read_inputs
+from typedgen._errors import UsageError
+from typedgen._function import DEFAULT_MAX_TOKENS
+from typedgen.models import default, vllm
 
 __all__ = ["main"]
 
@@ -43,45 +45,78 @@ DEMO_TEXT = (
 )
 
 
-def extractor(target: Any, model: VLLM, *, max_tokens: int = 512) -> TypedFunction[[str], Any]:
-    """A typed function ``(text: str) -> target`` that extracts ``target`` from a text."""
-    name = getattr(target, "__name__", str(target))
-
-    def extract(text: str) -> Any:
-        return text
-
-    extract.__doc__ = f"Extract the {name} fields from the text."
-    extract.__annotations__ = {"text": str, "return": target}
-    typed: TypedFunction[[str], Any] = fn(model=model, max_tokens=max_tokens)(extract)
-    return typed
-
-
 def _load_type(spec: str) -> Any:
     module_name, sep, qualname = spec.partition(":")
     if not sep or not module_name or not qualname:
-        raise SystemExit(f"--type must be module:Type, got {spec!r}")
-    obj: Any = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
+        raise UsageError(f"--type must be module:Type, got {spec!r}")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise UsageError(f"--type {spec}: {exc}") from exc
     return obj
 
 
 def _extract(args: argparse.Namespace) -> int:
     target = _load_type(args.type)
+    inputs = read_inputs(args.files, field=args.field, id_field=args.id_field)
+    if args.resume and args.output is None:
+        raise UsageError("--resume needs --output (the file to continue)")
+    done: dict[Any, bool] = {}
+    if args.output is not None:
+        output_path = Path(args.output)
+        if args.resume:
+            done = Output.resume(output_path)
+        elif output_path.exists() and output_path.stat().st_size:
+            raise UsageError(
+                f"{output_path} exists: pass --resume to continue that run, or remove the file"
+            )
+    todo = [item for item in inputs if item.id not in done]
+    failed = sum(done[item.id] for item in inputs if item.id in done)
+    if todo:
+        failed += _run(args, target, todo, total=len(inputs))
+    return 1 if failed else 0
+
+
+def _run(args: argparse.Namespace, target: Any, todo: list[Input], *, total: int) -> int:
+    """Extract ``target`` from ``todo`` on an asynchronous engine; the number of failures."""
+    from tqdm.auto import tqdm
+
     options: dict[str, Any] = {"enforce_eager": True} if args.enforce_eager else {}
-    model = vllm(args.model, **options) if args.model else default(**options)
-    extract = extractor(target, model, max_tokens=args.max_tokens)
-    adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(target)
-    status = 0
-    for file in args.files:
-        try:
-            instance = extract(Path(file).read_text(encoding="utf-8"))
-        except TypedgenError as exc:
-            print(f"{file}: {exc}", file=sys.stderr)
-            status = 1
-            continue
-        print(adapter.dump_json(instance).decode(), flush=True)
-    return status
+    model = (
+        vllm(args.model, engine="async", **options)
+        if args.model
+        else default(engine="async", **options)
+    )
+    try:
+        extract = extractor(target, model, max_tokens=args.max_tokens, asynchronous=True)
+        with contextlib.ExitStack() as stack:
+            stream = (
+                stack.enter_context(open(args.output, "a", encoding="utf-8"))
+                if args.output is not None
+                else sys.stdout
+            )
+            bar = stack.enter_context(
+                tqdm(
+                    total=total,
+                    initial=total - len(todo),
+                    desc="extract",
+                    unit="record",
+                    file=sys.stderr,
+                    disable=args.no_progress,
+                )
+            )
+            return extract_to(
+                Output(stream),
+                extract,
+                todo,
+                target=target,
+                concurrency=args.batch_size,
+                on_row=lambda _: bar.update(),
+            )
+    finally:
+        model.close()
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -93,21 +128,55 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv``); the exit status: 0, 1 when
+    some input failed (its row holds the error), 2 for a usage error (said on stderr)."""
     parser = argparse.ArgumentParser(prog="typedgen", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    extract = commands.add_parser("extract", help="extract a type from text files (JSON lines)")
+    extract = commands.add_parser(
+        "extract",
+        help="extract a type from text files or JSON lines, one JSON line per input",
+        description="Extract a type from each input; one JSON line per input, written as it "
+        "completes: {id, record, error, text}. Failed inputs get a row with the error and "
+        "the raw text.",
+    )
     extract.add_argument("--type", required=True, help="the target type, as module:Type")
+    extract.add_argument(
+        "--field", help="read JSON lines files; each object's text is in this field"
+    )
+    extract.add_argument(
+        "--id-field", help="with --field: the field that identifies a line (default path:line)"
+    )
+    extract.add_argument("--output", "-o", help="the JSON lines file to write (default: stdout)")
+    extract.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run whose --output exists: inputs with a row there are skipped",
+    )
     extract.add_argument("--model", help="a model folder or name for vLLM (default: embedded)")
-    extract.add_argument("--max-tokens", type=int, default=512)
+    extract.add_argument(
+        "--batch-size",
+        type=int,
+        default=64,
+        help="requests in flight at once, batched by the engine (default 64)",
+    )
+    extract.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS)
     extract.add_argument(
         "--enforce-eager", action="store_true", help="skip torch.compile (starts faster)"
     )
+    extract.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     extract.add_argument("files", nargs="+", metavar="FILE")
     extract.set_defaults(run=_extract)
     demo = commands.add_parser("demo", help="a typed extraction on the default model")
     demo.set_defaults(run=_demo)
     args = parser.parse_args(argv)
-    status: int = args.run(args)
+    try:
+        status: int = args.run(args)
+    except UsageError as exc:
+        print(f"typedgen {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"typedgen {args.command}: interrupted", file=sys.stderr)
+        return 130
     return status
 
 
