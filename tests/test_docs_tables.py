@@ -231,9 +231,9 @@ def test_every_draft_keyword_has_a_row() -> None:
 
 
 def test_every_refused_keyword_of_the_compiler_is_documented_as_refused() -> None:
-    from typedgen._json_schema import _REFUSED
+    from typedgen._schema.keywords import REFUSED
 
-    assert sorted(_REFUSED - set(_documented("refused"))) == []
+    assert sorted(REFUSED - set(_documented("refused"))) == []
 
 
 @pytest.mark.parametrize("keyword", _documented("honoured"))

@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 
 import typedgen
 from typedgen import SchemaError, Whitespace, json_schema_to_regex
-from typedgen._json_schema import DEFAULT_MAX_DEPTH, PREFERRED_REGEX_SIZE, regex_size
-from typedgen._json_schema_numbers import decimal_range, integer_range
-from typedgen._json_schema_strings import contents_disjoint
+from typedgen._schema.numbers import decimal_range, integer_range
+from typedgen._schema.patterns import contents_disjoint
+from typedgen._schema.regex_text import regex_size
+from typedgen._schema.values import DEFAULT_MAX_DEPTH, PREFERRED_REGEX_SIZE
 
 
 def matches(schema: Any, text: str, **options: Any) -> bool:

@@ -33,9 +33,8 @@ if TYPE_CHECKING:
     from typedgen._compiler import Compiler, compile_grammar, compile_json_schema, compile_regex
     from typedgen._fsm import Guide
     from typedgen._function import Failure, fn
-    from typedgen._json_schema import Whitespace, json_schema_to_regex
-    from typedgen._json_schema_grammar import json_schema_to_grammar
     from typedgen._matcher import Matcher
+    from typedgen._schema import Whitespace, json_schema_to_grammar, json_schema_to_regex
     from typedgen._types import schema_of
     from typedgen._vocab import Vocabulary
 
@@ -83,13 +82,13 @@ _LAZY: dict[str, str] = {
     "Guide": "typedgen._fsm",
     "Matcher": "typedgen._matcher",
     "Vocabulary": "typedgen._vocab",
-    "Whitespace": "typedgen._json_schema",
+    "Whitespace": "typedgen._schema",
     "compile_grammar": "typedgen._compiler",
     "compile_json_schema": "typedgen._compiler",
     "compile_regex": "typedgen._compiler",
     "fn": "typedgen._function",
-    "json_schema_to_grammar": "typedgen._json_schema_grammar",
-    "json_schema_to_regex": "typedgen._json_schema",
+    "json_schema_to_grammar": "typedgen._schema",
+    "json_schema_to_regex": "typedgen._schema",
     "schema_of": "typedgen._types",
 }
 _SUBMODULES = frozenset({"generate", "grammars", "models", "testing"})

@@ -22,8 +22,8 @@ from typedgen._grammar import (
     DEFAULT_TIMEOUT,
     GrammarAutomaton,
 )
-from typedgen._json_schema import Whitespace, json_schema_to_regex
 from typedgen._regex import DEFAULT_MAX_NODES, regex_to_nfa
+from typedgen._schema import Whitespace, json_schema_to_regex
 
 if TYPE_CHECKING:
     from typedgen._vocab import Vocabulary

@@ -1,5 +1,5 @@
 """The regexes of formats and numbers, in one place: the JSON Schema compiler
-(:mod:`typedgen._json_schema`) and ``typedgen.generate.format`` both build on them.
+(:mod:`typedgen._schema`) and ``typedgen.generate.format`` both build on them.
 
 Every regex here admits only texts that the matching Python parser accepts and maps to a finite
 value: dates are leap-year aware and start at year 1 (``date.fromisoformat`` refuses

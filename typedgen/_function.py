@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, ove
 
 from typedgen import generate
 from typedgen._errors import GenerationError, TypedgenError, UsageError
-from typedgen._json_schema import Whitespace
+from typedgen._schema import Whitespace
 from typedgen._types import target_of
 from typedgen.models import Completion, Model, default
 from typedgen.processors import Constraint

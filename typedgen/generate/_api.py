@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from typedgen._cfg import Syntax
 from typedgen._errors import UsageError
 from typedgen._formats import format_of
-from typedgen._json_schema import Whitespace
+from typedgen._schema import Whitespace
 from typedgen._types import target_of
 from typedgen.generate._generator import Generator
 from typedgen.processors._constraint import Constraint

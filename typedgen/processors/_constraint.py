@@ -36,7 +36,7 @@ from typedgen._cfg import Syntax
 from typedgen._compiler import Compiler
 from typedgen._errors import SchemaError, UsageError
 from typedgen._fsm import Guide
-from typedgen._json_schema import Whitespace, json_schema_to_regex
+from typedgen._schema import Whitespace, json_schema_to_regex
 from typedgen._vocab import Vocabulary
 
 __all__ = [

@@ -1,7 +1,7 @@
 """JSON Schema -> a grammar (Lark syntax) over JSON text that matches exactly the JSON that
 validates.
 
-:func:`json_schema_to_grammar` runs the schema compiler of :mod:`typedgen._json_schema` in its
+:func:`json_schema_to_grammar` runs the schema compiler (:mod:`.values`) in its
 grammar mode, where a value reached again inside itself (a ``$ref`` cycle), a large value reached
 again elsewhere (a shared ``$ref`` target) and "any JSON value" are rules instead of regex text:
 the compiler writes a rule reference where a regex would need an unbounded or repeated copy.
@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from typedgen._errors import SchemaError
-from typedgen._json_schema import Whitespace, schema_rules
+from typedgen._schema.regex_text import quantifier
+from typedgen._schema.values import schema_rules
+from typedgen._schema.whitespace import Whitespace
 
 __all__ = ["json_schema_to_grammar"]
 
@@ -238,11 +240,7 @@ def _bounds(text: str) -> tuple[int, int | None]:
 
 
 def _repeat_text(low: int, high: int | None) -> str:
-    if high is None:
-        return {0: "*", 1: "+"}.get(low, f"{{{low},}}")
-    if low == high:
-        return "" if low == 1 else f"{{{low}}}"
-    return "?" if (low, high) == (0, 1) else f"{{{low},{high}}}"
+    return "" if (low, high) == (1, 1) else quantifier(low, high)
 
 
 def _productive(trees: Mapping[int, _Item]) -> set[int]:

@@ -1,6 +1,7 @@
-"""Regexes for JSON numbers within exact bounds (private helper of :mod:`typedgen._json_schema`).
+"""JSON numbers: the writer of number values (bounds, ``multipleOf``, excluded values) and
+regexes for numbers within exact bounds.
 
-Every function returns a regex (in the subset described in :mod:`typedgen._json_schema`) that
+Every range function returns a regex (in the subset described in :mod:`typedgen._schema`) that
 matches exactly the *canonical* JSON spellings of the numbers in a range: integers without leading
 zeros (``-0`` excluded, ``0`` is written ``0``), and decimals written as ``int[.digits]`` without
 an exponent.  ``None`` means that the range holds no number at all.
@@ -8,23 +9,21 @@ an exponent.  ``None`` means that the range holds no number at all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
-__all__ = ["alternation", "decimal_range", "integer_range", "multiples_range"]
+from typedgen._errors import SchemaError
+from typedgen._formats import INTEGER, INTEGER_PART, NUMBER
+from typedgen._schema.flat import Bound, Flat, tighter
+from typedgen._schema.keywords import ceil_bound, floor_bound, read_decimal
+from typedgen._schema.regex_text import alternation, group
+
+__all__ = ["decimal_range", "integer_range", "multiples_range", "number_regex"]
 
 # How many values of ``multipleOf`` in a bounded range are spelt out one by one at most.
 MAX_ENUMERATED_MULTIPLES = 256
-
-
-def alternation(parts: list[str]) -> str | None:
-    """``a|b|c`` as one group (``None`` for no alternative, the part itself for one)."""
-    unique = list(dict.fromkeys(parts))
-    if not unique:
-        return None
-    if len(unique) == 1:
-        return unique[0]
-    return "(?:" + "|".join(unique) + ")"
 
 
 def _digit_class(low: int, high: int) -> str:
@@ -48,16 +47,16 @@ def _same_length(low: str, high: str) -> str:
     if len(low) == 1:
         return _digit_class(int(low), int(high))
     if low[0] == high[0]:
-        return low[0] + _group(_same_length(low[1:], high[1:]))
+        return low[0] + group(_same_length(low[1:], high[1:]))
     rest = len(low) - 1
     parts: list[str] = []
     first, last = int(low[0]), int(high[0])
     if low[1:] != "0" * rest:
-        parts.append(low[0] + _group(_same_length(low[1:], "9" * rest)))
+        parts.append(low[0] + group(_same_length(low[1:], "9" * rest)))
         first += 1
     tail = None
     if high[1:] != "9" * rest:
-        tail = high[0] + _group(_same_length("0" * rest, high[1:]))
+        tail = high[0] + group(_same_length("0" * rest, high[1:]))
         last -= 1
     if first <= last:
         parts.append(_digit_class(first, last) + _digits(rest))
@@ -92,7 +91,7 @@ def integer_range(low: int | None, high: int | None) -> str | None:
         magnitude_low = 1 if high is None or high >= 0 else -high
         negative = _non_negative(magnitude_low, None if low is None else -low)
         if negative is not None:
-            parts.append("-" + _group(negative))
+            parts.append("-" + group(negative))
     if high is None or high >= 0:
         positive = _non_negative(max(low, 0) if low is not None else 0, high)
         if positive is not None:
@@ -117,14 +116,10 @@ def multiples_range(step: int, low: int | None, high: int | None) -> str | None:
             if 10**width % step == 0:
                 short = [str(v) for v in range(0, 10**width, step)]
                 suffixes = [str(v).zfill(width) for v in range(0, 10**width, step)]
-                long = r"[1-9][0-9]*" + _group("|".join(suffixes))
-                magnitude = _group("|".join([*short, long]))
+                long = r"[1-9][0-9]*" + group("|".join(suffixes))
+                magnitude = group("|".join([*short, long]))
                 return rf"-?{magnitude}"
     raise ValueError(f"multipleOf {step} cannot be expressed over this range")
-
-
-def _group(regex: str) -> str:
-    return f"(?:{regex})" if "|" in regex else regex
 
 
 # --- decimals --------------------------------------------------------------------------------
@@ -142,7 +137,7 @@ class _Fractions:
         body = alternation(list(self.nonempty))
         if body is None:
             return "" if self.empty else None
-        return f"(?:{body})?" if self.empty else _group(body)
+        return f"(?:{body})?" if self.empty else group(body)
 
     def json(self) -> str | None:
         """The set as the fraction of a JSON number: ``""``, ``.ddd`` or ``(?:.ddd)?``."""
@@ -232,7 +227,7 @@ def _non_negative_decimal(
             middle = _non_negative(low_int + 1, high_int - 1)
             add(high_int, _fractions("", False, high_frac, high_open, limit))
     if middle is not None:
-        parts.append(_group(middle) + (any_fraction.json() or ""))
+        parts.append(group(middle) + (any_fraction.json() or ""))
     return alternation(parts)
 
 
@@ -266,7 +261,7 @@ def decimal_range(
             magnitude_low, magnitude_low_open, magnitude_high, low_open, fraction_digits
         )
         if negative is not None:
-            parts.append("-" + _group(negative))
+            parts.append("-" + group(negative))
     if high is None or high > 0 or (high == 0 and not high_open):
         if low is not None and low >= 0:
             positive = _non_negative_decimal(low, low_open, high, high_open, fraction_digits)
@@ -275,3 +270,76 @@ def decimal_range(
         if positive is not None:
             parts.append(positive)
     return alternation(parts)
+
+
+# --- the writer of numbers -------------------------------------------------------------------
+
+
+def number_regex(kind: str, flat: Flat, not_enum: list[Any]) -> str | None:
+    """Regex of the numbers of type ``kind`` (``"integer"`` or ``"number"``) of ``flat`` other
+    than the values in ``not_enum`` (``None``: none is left); :class:`SchemaError` for a
+    ``multipleOf`` that cannot be expressed."""
+    if not not_enum:
+        return _number(kind, flat)
+    points = sorted({read_decimal(v, "", "enum") for v in not_enum})
+    parts: list[str] = []
+    low = flat.low
+    for point in [*points, None]:
+        high = Bound(point, True) if point is not None else flat.high
+        if point is not None and flat.high is not None and flat.high.value < point:
+            high = flat.high
+        piece = _number(kind, replace(flat, low=low, high=high, not_enum=()))
+        if piece is not None:
+            parts.append(piece)
+        if point is not None:
+            low = tighter(low, Bound(point, True), lower=True)
+    return alternation(parts)
+
+
+def _number(kind: str, flat: Flat) -> str | None:
+    low, high = flat.low, flat.high
+    steps = flat.multiple_of
+    integral = kind == "integer"
+    fraction_digits: int | None = None
+    int_step = 1
+    for step in steps:
+        if step == step.to_integral_value():
+            integral = True
+            int_step = math.lcm(int_step, int(step))
+        elif step.normalize().as_tuple().digits == (1,):
+            exponent = int(step.normalize().as_tuple().exponent)
+            digits = -exponent
+            fraction_digits = digits if fraction_digits is None else min(fraction_digits, digits)
+        else:
+            raise SchemaError(
+                f"multipleOf {step} on numbers cannot be expressed (only integers and powers "
+                "of ten are)",
+                pointer=flat.pointer("multipleOf"),
+                keyword="multipleOf",
+            )
+    if integral:
+        low_int = None if low is None else ceil_bound(low)
+        high_int = None if high is None else floor_bound(high)
+        if int_step > 1:
+            try:
+                return multiples_range(int_step, low_int, high_int)
+            except ValueError as error:
+                raise SchemaError(
+                    str(error), pointer=flat.pointer("multipleOf"), keyword="multipleOf"
+                ) from None
+        if low_int is None and high_int is None:
+            return INTEGER
+        return integer_range(low_int, high_int)
+    if low is None and high is None and fraction_digits is None:
+        return NUMBER
+    if low is None and high is None:
+        if fraction_digits == 0:
+            return INTEGER
+        return rf"(?:{INTEGER}|{INTEGER_PART}\.[0-9]{{1,{fraction_digits}}})"
+    return decimal_range(
+        None if low is None else low.value,
+        low.open if low else False,
+        None if high is None else high.value,
+        high.open if high else False,
+        fraction_digits=fraction_digits,
+    )
