@@ -25,7 +25,6 @@ from hypothesis import strategies as st
 
 from typedgen import Guide, GuideError, Vocabulary
 from typedgen._compiler import compile_json_schema, compile_regex
-from typedgen.processors._constraint import byte_vocabulary
 from typedgen.testing import (
     bitmask_to_bool,
     load_tokenizer,
@@ -44,7 +43,7 @@ QUICK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthC
 @QUICK
 @given(pattern=REGEXES, data=st.data())
 def test_a_distance_is_the_shortest_completion_in_bytes(pattern: str, data: st.DataObject) -> None:
-    guide = compile_regex(pattern, byte_vocabulary())
+    guide = compile_regex(pattern, Vocabulary.of_bytes())
     text = data.draw(st.from_regex(re.compile(pattern, re.ASCII), fullmatch=True))
     encoded = text.encode()
     cut = data.draw(st.integers(0, len(encoded)))
@@ -55,7 +54,7 @@ def test_a_distance_is_the_shortest_completion_in_bytes(pattern: str, data: st.D
 
 
 def test_distance_examples() -> None:
-    guide = compile_regex(r"ab(cd)*|x{5}", byte_vocabulary())
+    guide = compile_regex(r"ab(cd)*|x{5}", Vocabulary.of_bytes())
     assert guide.distance_to_final(guide.initial_state) == 2
     assert guide.distance_to_final(guide.advance_bytes(guide.initial_state, b"x")) == 4
     assert guide.distance_to_final(guide.advance_bytes(guide.initial_state, b"abc")) == 1
@@ -67,7 +66,7 @@ def test_distance_examples() -> None:
 
 def test_distances_through_long_counted_repeats() -> None:
     # repeats of 8 copies or more are one copy in the NFA: distances count the copies still due
-    guide = compile_regex(r"(?:ab|c){20,30}d(?:e|fgh){0,50}", byte_vocabulary())
+    guide = compile_regex(r"(?:ab|c){20,30}d(?:e|fgh){0,50}", Vocabulary.of_bytes())
     assert guide.distance_to_final(guide.initial_state) == 21
     assert guide.distance_to_final(guide.advance_bytes(guide.initial_state, b"ab" * 5)) == 16
     assert guide.distance_to_final(guide.advance_bytes(guide.initial_state, b"aba")) == 20

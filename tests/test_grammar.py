@@ -28,7 +28,6 @@ from hypothesis import strategies as st
 import typedgen
 from typedgen import GrammarError, GrammarLimitError, Guide, GuideError, Vocabulary
 from typedgen._compiler import compile_grammar
-from typedgen.processors._constraint import byte_vocabulary
 from typedgen.testing import (
     bitmask_to_bool,
     load_tokenizer,
@@ -57,7 +56,7 @@ def lark_accepts(grammar: str, text: str) -> bool:
 
 @cache
 def byte_guide(grammar: str) -> Guide:
-    return compile_grammar(grammar, byte_vocabulary())
+    return compile_grammar(grammar, Vocabulary.of_bytes())
 
 
 def accepts(guide: Guide, text: str) -> bool:
@@ -112,7 +111,7 @@ def test_a_walks_on_shipped_grammars_are_accepted_by_lark(name: str) -> None:
     rng = random.Random(name)
     finished = 0
     for _ in range(40):
-        text = walk(guide, rng, byte_vocabulary(), 120)
+        text = walk(guide, rng, Vocabulary.of_bytes(), 120)
         if text is not None:
             finished += 1
             assert lark_accepts(grammar, text.decode()), text
@@ -224,7 +223,7 @@ def test_b_generated_grammars_agree_with_lark(grammar: str, data: st.DataObject)
         raise
     rng = random.Random(data.draw(st.integers(0, 2**16)))
     for _ in range(5):  # walks: sound
-        text = walk(guide, rng, byte_vocabulary(), 40)
+        text = walk(guide, rng, Vocabulary.of_bytes(), 40)
         if text is not None:
             assert lark_accepts(grammar, text.decode()), text
     strings = st.text(alphabet="abc() ", max_size=8)
@@ -254,7 +253,7 @@ def test_c_gbnf_json_agrees_with_the_lark_json() -> None:
     rng = random.Random(3)
     for guide, other in [(gbnf, lark_json), (lark_json, gbnf)]:
         for _ in range(30):
-            text = walk(guide, rng, byte_vocabulary(), 80)
+            text = walk(guide, rng, Vocabulary.of_bytes(), 80)
             if text is not None:
                 assert accepts(other, text.decode()), text
     for text in VALID["json"]:
@@ -290,7 +289,7 @@ def test_c_gbnf_syntax() -> None:
 )
 def test_c_gbnf_errors_name_the_line(text: str, line: int, message: str) -> None:
     with pytest.raises(GrammarError, match=message) as info:
-        compile_grammar(text, byte_vocabulary())
+        compile_grammar(text, Vocabulary.of_bytes())
     assert info.value.line == line
 
 
@@ -318,7 +317,7 @@ def test_d_max_distance() -> None:
 @pytest.mark.parametrize("name", SHIPPED)
 def test_d_budget_walks_finish_within_budget(name: str) -> None:
     guide = byte_guide(getattr(typedgen.grammars, name))
-    vocabulary = byte_vocabulary()
+    vocabulary = Vocabulary.of_bytes()
     rng = random.Random(name)
     out = allocate_token_bitmask(1, vocabulary.size)
     for _ in range(12):
@@ -354,13 +353,13 @@ def test_e_refusals_name_the_rule_and_line(
     grammar: str, rule: str, line: int, message: str
 ) -> None:
     with pytest.raises(GrammarError, match=message) as info:
-        compile_grammar(grammar, byte_vocabulary())
+        compile_grammar(grammar, Vocabulary.of_bytes())
     assert (info.value.rule, info.value.line) == (rule, line)
 
 
 def test_e_lark_syntax_error_has_its_line() -> None:
     with pytest.raises(GrammarError) as info:
-        compile_grammar('start: "a"\nb: "x" (', byte_vocabulary())
+        compile_grammar('start: "a"\nb: "x" (', Vocabulary.of_bytes())
     assert info.value.line == 2
 
 
@@ -374,19 +373,19 @@ def test_e_case_insensitive_strings_and_escaped_string() -> None:
 
 def test_e_limits() -> None:
     deep = "[" * 30
-    guide = compile_grammar(typedgen.grammars.json, byte_vocabulary(), max_stack_depth=12)
+    guide = compile_grammar(typedgen.grammars.json, Vocabulary.of_bytes(), max_stack_depth=12)
     with pytest.raises(GrammarLimitError) as info:
         guide.advance_bytes(guide.initial_state, deep.encode())
     assert info.value.option == "max_stack_depth"
-    guide = compile_grammar(typedgen.grammars.json, byte_vocabulary(), max_states=20)
+    guide = compile_grammar(typedgen.grammars.json, Vocabulary.of_bytes(), max_states=20)
     with pytest.raises(GrammarLimitError) as info:
         guide.advance_bytes(guide.initial_state, b'{"a": [1, 2, {"b": null}]}')
     assert info.value.option == "max_states"
     with pytest.raises(GrammarLimitError) as info:
-        compile_grammar(typedgen.grammars.sql_select, byte_vocabulary(), timeout=0)
+        compile_grammar(typedgen.grammars.sql_select, Vocabulary.of_bytes(), timeout=0)
     assert info.value.option == "timeout"
     ambiguous = 'start: x*\nx: "a" | "a" "a" | y\ny: "a"+'
-    guide = compile_grammar(ambiguous, byte_vocabulary(), max_threads=3)
+    guide = compile_grammar(ambiguous, Vocabulary.of_bytes(), max_threads=3)
     with pytest.raises(GrammarLimitError) as info:
         guide.advance_bytes(guide.initial_state, b"aaaa")
     assert info.value.option == "max_threads"
@@ -455,7 +454,7 @@ def test_f_sampling_with_masks_is_unbiased() -> None:
 
 
 def test_e_constraint_keys_round_trip() -> None:
-    from typedgen.processors._constraint import Constraint, ConstraintCompiler
+    from typedgen.processors._constraint import Constraint
 
     constraint = Constraint.grammar(typedgen.grammars.arithmetic, syntax="lark")
     args = constraint.to_extra_args()
@@ -467,7 +466,7 @@ def test_e_constraint_keys_round_trip() -> None:
     assert Constraint.from_extra_args({"typedgen_grammar": "root ::= [a]"}) == Constraint.grammar(
         "root ::= [a]"
     )
-    guide = ConstraintCompiler(byte_vocabulary(), cache_size=4).compile(constraint)
+    guide = constraint.compile(typedgen.Compiler(Vocabulary.of_bytes()))
     assert accepts(guide, "1+2")
     for bad in [
         {"typedgen_grammar": "start: 'a'", "typedgen_regex": "a"},

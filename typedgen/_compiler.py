@@ -2,8 +2,8 @@
 :class:`~typedgen.Guide`.
 
 Compiling is cheap: the pattern becomes a byte NFA and a lazy DFA, and masks are computed on
-first use of each state. :class:`Compiler` keeps a bounded LRU of compiled guides for one
-vocabulary; there is no module-level cache.
+first use of each state. :class:`Compiler` keeps the compiled guides of one vocabulary in an
+LRU cache bounded by bytes; there is no module-level cache.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from typedgen._cfg import Syntax, read_grammar
+from typedgen._errors import UsageError
 from typedgen._fsm import DEFAULT_MAX_STATES, Guide, RegexAutomaton
 from typedgen._grammar import (
     DEFAULT_MAX_STACK_DEPTH,
@@ -29,8 +30,10 @@ if TYPE_CHECKING:
     from typedgen._vocab import Vocabulary
 
 __all__ = [
+    "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_NODES",
     "DEFAULT_MAX_STATES",
+    "CacheInfo",
     "Compiler",
     "compile_grammar",
     "compile_json_schema",
@@ -121,40 +124,67 @@ def compile_grammar(
     )
 
 
-class Compiler:
-    """Compiles constraints for one vocabulary and keeps the last ``cache_size`` guides.
+DEFAULT_MAX_BYTES = 256 * 2**20
+"""The default bound of a :class:`Compiler`'s cache: 256 MiB of :attr:`Guide.memory`."""
 
-    Keys are (kind, text, options); a JSON Schema dict is keyed by its canonical JSON text.
-    Thread-safe. A cached guide is shared: guides are stateless apart from memoized masks.
+
+class CacheInfo(NamedTuple):
+    """A :class:`Compiler`'s cache: ``guides`` kept, the ``bytes`` they held when last
+    measured (:attr:`Guide.memory`), the bound ``max_bytes``, and the lookups that found a
+    guide (``hits``) or compiled one (``misses``: one per compilation, failed ones included)."""
+
+    guides: int
+    bytes: int
+    max_bytes: int
+    hits: int
+    misses: int
+
+
+class Compiler:
+    """Compiles constraints for one vocabulary, and owns the one cache of their guides.
+
+    Keys are (kind, text, options); a JSON Schema dict is keyed by its JSON text (key order
+    included). A cached guide is shared: guides are stateless apart from memoized masks.
+    Thread-safe; two threads asking for the same new constraint may both compile it, and the
+    first one stored is kept.
+
+    The cache is a least-recently-used list bounded by bytes, not by count: the sum of the
+    :attr:`Guide.memory` of the guides it keeps stays at most ``max_bytes`` each time a guide
+    is added (the least recently used ones are dropped first). A guide's memory grows as its
+    masks are computed, so the sum is measured again at every addition; masks computed since
+    the last addition count from the next one. A guide larger than ``max_bytes`` on its own is
+    returned but not kept. ``max_bytes=0`` keeps nothing. The shared token trie of the
+    vocabulary is not counted (``TokenTrie.memory``; one per vocabulary).
     """
 
     def __init__(
         self,
         vocabulary: Vocabulary,
         *,
-        cache_size: int = 128,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         max_states: int = DEFAULT_MAX_STATES,
         max_nodes: int = DEFAULT_MAX_NODES,
     ) -> None:
-        if cache_size < 0:
-            raise ValueError("cache_size must be >= 0")
+        if max_bytes < 0:
+            raise UsageError(f"max_bytes must be >= 0, got {max_bytes}")
         self.vocabulary = vocabulary
-        self.cache_size = cache_size
+        self.max_bytes = max_bytes
         self.max_states = max_states
         self.max_nodes = max_nodes
         self._cache: OrderedDict[tuple[str, str, str], Guide] = OrderedDict()
+        self._bytes = 0
+        self._hits = 0
+        self._misses = 0
         self._lock = threading.Lock()
 
     def regex(self, pattern: str) -> Guide:
         """The guide of ``pattern`` (see :func:`compile_regex`), from the cache when present."""
-        key = ("regex", pattern, "")
-        guide = self._lookup(key)
-        if guide is None:
-            guide = compile_regex(
+        return self._get(
+            ("regex", pattern, ""),
+            lambda: compile_regex(
                 pattern, self.vocabulary, max_states=self.max_states, max_nodes=self.max_nodes
-            )
-            self._store(key, guide)
-        return guide
+            ),
+        )
 
     def json_schema(
         self,
@@ -166,54 +196,60 @@ class Compiler:
         JSON text and the whitespace policy. Key order is part of the key: properties are
         generated in schema order, so schemas that differ only in order compile differently."""
         text = schema if isinstance(schema, str) else json.dumps(schema)
-        key = ("json_schema", text, repr(whitespace))
-        guide = self._lookup(key)
-        if guide is None:
-            guide = compile_json_schema(
+        return self._get(
+            ("json_schema", text, repr(whitespace)),
+            lambda: compile_json_schema(
                 schema,
                 self.vocabulary,
                 whitespace=whitespace,
                 max_states=self.max_states,
                 max_nodes=self.max_nodes,
-            )
-            self._store(key, guide)
-        return guide
+            ),
+        )
 
     def grammar(
         self, grammar: str, *, syntax: Syntax | None = None, start: str | None = None
     ) -> Guide:
         """The guide of a context-free ``grammar`` (see :func:`compile_grammar`), cached by
         its text, syntax and start rule."""
-        key = ("grammar", grammar, f"{syntax}:{start}")
-        guide = self._lookup(key)
-        if guide is None:
-            guide = compile_grammar(
+        return self._get(
+            ("grammar", grammar, f"{syntax}:{start}"),
+            lambda: compile_grammar(
                 grammar, self.vocabulary, syntax=syntax, start=start, max_states=self.max_states
-            )
-            self._store(key, guide)
-        return guide
+            ),
+        )
 
-    def cache_info(self) -> tuple[int, int]:
-        """(number of cached guides, capacity)."""
+    def cache_info(self) -> CacheInfo:
+        """The cache's size, bound and counts (see :class:`CacheInfo`)."""
         with self._lock:
-            return len(self._cache), self.cache_size
+            return CacheInfo(
+                len(self._cache), self._bytes, self.max_bytes, self._hits, self._misses
+            )
 
     def clear(self) -> None:
+        """Drop every cached guide (the counts are kept)."""
         with self._lock:
             self._cache.clear()
+            self._bytes = 0
 
-    def _lookup(self, key: tuple[str, str, str]) -> Guide | None:
+    def _get(self, key: tuple[str, str, str], compile: Callable[[], Guide]) -> Guide:
         with self._lock:
             guide = self._cache.get(key)
             if guide is not None:
                 self._cache.move_to_end(key)
-            return guide
-
-    def _store(self, key: tuple[str, str, str], guide: Guide) -> None:
-        if self.cache_size == 0:
-            return
+                self._hits += 1
+                return guide
+            self._misses += 1
+        guide = compile()  # outside the lock: compiling may take long
         with self._lock:
-            self._cache[key] = guide
+            kept = self._cache.setdefault(key, guide)
             self._cache.move_to_end(key)
-            while len(self._cache) > self.cache_size:
+            sizes = [g.memory for g in self._cache.values()]
+            total = sum(sizes)
+            for size in sizes:
+                if total <= self.max_bytes:
+                    break
                 self._cache.popitem(last=False)
+                total -= size
+            self._bytes = total
+        return kept

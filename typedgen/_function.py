@@ -41,6 +41,7 @@ from typedgen._schema import Whitespace
 from typedgen._types import target_of
 from typedgen.models import Completion, Model, default
 from typedgen.processors import Constraint
+from typedgen.processors._constraint import byte_compiler
 
 if TYPE_CHECKING:
     from vllm import SamplingParams
@@ -128,8 +129,12 @@ class _Body(Generic[R]):
         self.name = func.__qualname__
         self.instruction = doc
         self.return_type: Any = hints["return"]
-        # Refuse a return type that has no exact constraint now, not at the first call.
-        Constraint.json_schema(target_of(self.return_type).schema, whitespace=whitespace).pattern()
+        # Refuse a return type that has no exact constraint now, not at the first call (the
+        # guide over bytes is cached: the generator of the first call finds it compiled).
+        constraint = Constraint.json_schema(
+            target_of(self.return_type).schema, whitespace=whitespace
+        )
+        constraint.compile(byte_compiler())
         self.signature = inspect.signature(func)
         self._model = model
         self._max_tokens = max_tokens

@@ -16,7 +16,6 @@ import pytest
 
 import typedgen
 from typedgen.processors import FINISH_WITHIN_BUDGET, Constraint
-from typedgen.processors._constraint import byte_vocabulary
 
 pytestmark = pytest.mark.vllm
 
@@ -42,7 +41,7 @@ def sampled(max_tokens: int, seed: int = 11) -> Any:
 
 def shortest(target: Any) -> int:
     """Bytes in the shortest JSON text of ``target``."""
-    guide = typedgen.compile_json_schema(typedgen.schema_of(target), byte_vocabulary())
+    guide = typedgen.compile_json_schema(typedgen.schema_of(target), typedgen.Vocabulary.of_bytes())
     return guide.distance_to_final(guide.initial_state)
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 import typedgen
-from typedgen.processors._constraint import byte_vocabulary
 
 pytestmark = pytest.mark.vllm
 
@@ -46,7 +45,7 @@ def test_cfg_outputs_are_derived_by_the_grammar(tiny_model: Any, name: str) -> N
 def test_cfg_gbnf(tiny_model: Any) -> None:
     params = vllm.SamplingParams(n=4, temperature=1.0, max_tokens=40, seed=3)
     results = typedgen.generate.cfg(tiny_model, LIST_GBNF)(PROMPTS, sampling_params=params)
-    guide = typedgen.compile_grammar(LIST_GBNF, byte_vocabulary())
+    guide = typedgen.compile_grammar(LIST_GBNF, typedgen.Vocabulary.of_bytes())
     for per_prompt in results:
         assert len(per_prompt) == 4  # type: ignore[arg-type]
         for text in per_prompt:  # type: ignore[union-attr]

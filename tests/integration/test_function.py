@@ -125,3 +125,44 @@ def test_stream_of_a_typed_function(tiny_model: Any) -> None:
 
     chunks = list(pet.stream("a cat"))
     assert chunks[-1].done and chunks[-1].value == pet("a cat")
+
+
+def _engine_compilations(model: Any) -> int:
+    """Compilations so far in the engine's processor (its compiler's cache misses)."""
+
+    def misses(worker: Any) -> int:
+        from typedgen.processors.vllm import TypedgenLogitsProcessor
+
+        runner = getattr(worker, "worker", worker).model_runner
+        for processor in runner.input_batch.logitsprocs.all:
+            if isinstance(processor, TypedgenLogitsProcessor) and processor.compiler is not None:
+                return processor.compiler.cache_info().misses
+        return 0
+
+    return sum(model.llm.collective_rpc(misses))
+
+
+@dataclasses.dataclass
+class Parcel:
+    grams: int
+
+
+def test_a_constraint_is_compiled_once_per_vocabulary(tiny_model: Any) -> None:
+    """Decorating, building generators, admitting requests (validate_params) and the engine
+    share two compilations: one over bytes, one over the engine's vocabulary."""
+    from typedgen.processors._constraint import byte_compiler
+
+    bytes_before = byte_compiler().cache_info().misses
+    engine_before = _engine_compilations(tiny_model)
+
+    @typedgen.fn(model=tiny_model, max_tokens=30)
+    def parcel(text: str) -> Parcel:
+        """The parcel's weight."""
+
+    generator = typedgen.generate.json(tiny_model, Parcel)
+    for _ in range(2):
+        assert isinstance(parcel("a parcel of 3 kg"), Parcel)
+        assert isinstance(generator("a parcel: ", max_tokens=30), Parcel)
+        typedgen.generate.json(tiny_model, Parcel)
+    assert byte_compiler().cache_info().misses == bytes_before + 1
+    assert _engine_compilations(tiny_model) == engine_before + 1

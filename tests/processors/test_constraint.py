@@ -8,8 +8,7 @@ import typedgen
 from typedgen.processors import Constraint
 from typedgen.processors._constraint import (
     FINISH_WITHIN_BUDGET,
-    ConstraintCompiler,
-    byte_vocabulary,
+    byte_compiler,
     finish_within_budget,
 )
 from typedgen.testing import accepts_string
@@ -61,13 +60,20 @@ def test_no_constraint() -> None:
 
 
 def test_byte_guides_check_constraints_and_texts() -> None:
-    compiler = ConstraintCompiler(byte_vocabulary(), cache_size=4)
-    guide = compiler.compile(Constraint.json_schema({"type": "boolean"}))
-    assert compiler.compile(Constraint.json_schema({"type": "boolean"})) is guide
+    compiler = typedgen.Compiler(typedgen.Vocabulary.of_bytes())
+    guide = Constraint.json_schema({"type": "boolean"}).compile(compiler)
+    assert Constraint.json_schema({"type": "boolean"}).compile(compiler) is guide
     assert accepts_string(guide, "true") and not accepts_string(guide, "tru")
-    accents = compiler.compile(Constraint.regex("(é|日本)+"))
+    accents = Constraint.regex("(é|日本)+").compile(compiler)
     assert accepts_string(accents, "日本é") and not accepts_string(accents, "e")
+    spaced = Constraint.json_schema({"type": "array"}, whitespace=typedgen.Whitespace(2))
+    assert accepts_string(spaced.compile(compiler), "[ ]")
     with pytest.raises(typedgen.RegexError):
-        compiler.compile(Constraint.regex("a{3,1}"))
+        Constraint.regex("a{3,1}").compile(compiler)
     with pytest.raises(typedgen.SchemaError):
-        compiler.compile(Constraint.json_schema("{not json"))
+        Constraint.json_schema("{not json").compile(compiler)
+
+
+def test_the_byte_compiler_is_one_per_process() -> None:
+    assert byte_compiler() is byte_compiler()
+    assert byte_compiler().vocabulary.size == 257

@@ -9,12 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from typedgen._errors import GenerationError, GuideError, TruncatedGenerationError
 from typedgen._fsm import Guide
 from typedgen.models._base import Adapter, Completion, Delta, Model
-from typedgen.processors._constraint import (
-    FINISH_WITHIN_BUDGET,
-    Constraint,
-    ConstraintCompiler,
-    byte_vocabulary,
-)
+from typedgen.processors._constraint import FINISH_WITHIN_BUDGET, Constraint, byte_compiler
 
 if TYPE_CHECKING:
     from vllm import SamplingParams
@@ -84,12 +79,11 @@ class Generator(Generic[T]):
         self.finish_within_budget = finish_within_budget
         self._parse = parse
         self._partial = partial
-        # Compiled over single bytes: refuses a bad constraint now, with a typed error, and
-        # later tells whether an output is complete.
+        # Compiled over single bytes (once per process, by byte_compiler): refuses a bad
+        # constraint now, with a typed error, and later tells whether an output is complete.
         self._byte_guide: Guide | None = None
         if constraint is not None:
-            checker = ConstraintCompiler(byte_vocabulary(), cache_size=0)
-            self._byte_guide = checker.compile(constraint)
+            self._byte_guide = constraint.compile(byte_compiler())
 
     @overload
     def __call__(  # type: ignore[overload-overlap]  # a str is also a Sequence[str]

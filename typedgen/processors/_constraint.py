@@ -18,7 +18,7 @@ so that its output still completes the constraint (see
 ``typedgen_grammar_syntax`` (``"lark"`` or ``"gbnf"``; detected when absent) applies only to
 ``typedgen_grammar``.
 
-Compiling a constraint over :func:`byte_vocabulary` validates it without a tokenizer, so a bad
+Compiling a constraint with :func:`byte_compiler` validates it without a tokenizer, so a bad
 pattern, schema or grammar is refused where the request is made, with
 :class:`~typedgen.RegexError`, :class:`~typedgen.SchemaError` or
 :class:`~typedgen.GrammarError`.
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -43,8 +43,7 @@ __all__ = [
     "FINISH_WITHIN_BUDGET",
     "PREFIX",
     "Constraint",
-    "ConstraintCompiler",
-    "byte_vocabulary",
+    "byte_compiler",
     "finish_within_budget",
 ]
 
@@ -161,6 +160,20 @@ class Constraint:
         except json.JSONDecodeError as exc:
             raise SchemaError(f"the JSON Schema is not valid JSON: {exc}") from exc
 
+    def compile(self, compiler: Compiler) -> Guide:
+        """This constraint's guide from ``compiler`` (compiled once, then from its cache).
+
+        Raises :class:`~typedgen.RegexError`, :class:`~typedgen.SchemaError` or
+        :class:`~typedgen.GrammarError` for a constraint that cannot be honoured."""
+        if self.kind == "grammar":
+            return compiler.grammar(self.source, syntax=self.syntax)
+        if self.kind == "regex":
+            return compiler.regex(self.source)
+        self.schema()  # refuse text that is not JSON with a SchemaError
+        if self.whitespace is None:
+            return compiler.json_schema(self.source)
+        return compiler.json_schema(self.source, whitespace=Whitespace(self.whitespace))
+
     def pattern(self) -> str:
         """The regex the output must match (a JSON Schema is translated by
         :func:`~typedgen.json_schema_to_regex`); raises :class:`~typedgen.SchemaError` for a
@@ -193,29 +206,15 @@ def finish_within_budget(extra_args: Mapping[str, Any] | None) -> bool:
     )
 
 
-class ConstraintCompiler:
-    """Compiles constraints into guides for one vocabulary, keeping the last ``cache_size``
-    guides (LRU keyed by the constraint, so a schema is translated once).
+@functools.cache
+def byte_compiler() -> Compiler:
+    """The process's :class:`~typedgen.Compiler` over single bytes
+    (:meth:`~typedgen.Vocabulary.of_bytes`), made at the first call.
 
-    Raises :class:`~typedgen.RegexError` / :class:`~typedgen.SchemaError` for a constraint
-    that cannot be honoured.
+    Its guides check a constraint without a tokenizer (typed functions when decorated,
+    generators when built, the vLLM processor's ``validate_params`` when a request is made) and
+    tell whether an output is complete. They all share this one, so a constraint is compiled
+    over bytes once per process (and its JSON Schema translated once for it); the engine
+    compiles it once more, over its tokenizer's vocabulary, in its own compiler.
     """
-
-    def __init__(self, vocabulary: Vocabulary, *, cache_size: int) -> None:
-        self.vocabulary = vocabulary
-        self._compiler = Compiler(vocabulary, cache_size=0)
-        self.compile: Callable[[Constraint], Guide] = functools.lru_cache(maxsize=cache_size)(
-            self._compile
-        )
-
-    def _compile(self, constraint: Constraint) -> Guide:
-        if constraint.kind == "grammar":
-            return self._compiler.grammar(constraint.source, syntax=constraint.syntax)
-        return self._compiler.regex(constraint.pattern())
-
-
-def byte_vocabulary() -> Vocabulary:
-    """The vocabulary of the 256 single bytes (token ``b`` is byte ``b``) and EOS (256): guides
-    over it check constraints and whole texts without a tokenizer."""
-    tokens: list[bytes | None] = [bytes([b]) for b in range(256)]
-    return Vocabulary([*tokens, None], eos_token_ids=[256])
+    return Compiler(Vocabulary.of_bytes())

@@ -17,7 +17,8 @@ What it guarantees, per constrained request:
   frontend process): a bad pattern or schema fails that request with
   :class:`~typedgen.RegexError` / :class:`~typedgen.SchemaError` as the cause of vLLM's
   validation error, and never reaches the engine;
-* in the engine it is compiled once per (constraint, tokenizer) and cached (bounded LRU);
+* in the engine it is compiled once per (constraint, tokenizer) and cached (an LRU bounded by
+  bytes, :attr:`max_bytes`); the check at admission compiles it over bytes once per process;
 * requests are followed through every ``BatchUpdate`` (added, removed, moved); guides are
   advanced by the tokens appended to the live output-token lists just before each mask is
   built, so asynchronous scheduling (whose lists end in ``-1`` placeholders until the sampled
@@ -53,16 +54,12 @@ from vllm import SamplingParams
 from vllm.exceptions import VLLMValidationError
 from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDirectionality
 
+from typedgen._compiler import DEFAULT_MAX_BYTES, Compiler
 from typedgen._errors import TypedgenError, UsageError
 from typedgen._fsm import Guide, fill_bitmasks
 from typedgen._matcher import Matcher
 from typedgen._vocab import Vocabulary
-from typedgen.processors._constraint import (
-    Constraint,
-    ConstraintCompiler,
-    byte_vocabulary,
-    finish_within_budget,
-)
+from typedgen.processors._constraint import Constraint, byte_compiler, finish_within_budget
 from typedgen.torch import MaskApplier
 
 if TYPE_CHECKING:
@@ -137,10 +134,9 @@ class TypedgenLogitsProcessor(LogitsProcessor):
 
     parallel_from: ClassVar[int] = 64
 
-    cache_size: ClassVar[int] = 256
-    """How many compiled guides each engine keeps (LRU)."""
-
-    _checker: ClassVar[ConstraintCompiler | None] = None
+    max_bytes: ClassVar[int] = DEFAULT_MAX_BYTES
+    """The bound of each engine's cache of compiled guides, in bytes of
+    :attr:`~typedgen.Guide.memory` (see :class:`~typedgen.Compiler`)."""
 
     @classmethod
     def validate_params(cls, sampling_params: SamplingParams) -> None:
@@ -156,16 +152,14 @@ class TypedgenLogitsProcessor(LogitsProcessor):
             return
         if sampling_params.ignore_eos:
             raise ValueError("a typedgen constraint cannot be combined with ignore_eos=True")
-        if cls._checker is None:
-            cls._checker = ConstraintCompiler(byte_vocabulary(), cache_size=cls.cache_size)
-        cls._checker.compile(constraint)
+        constraint.compile(byte_compiler())
 
     def __init__(self, vllm_config: VllmConfig, device: torch.device, is_pin_memory: bool) -> None:
         self._model_config = vllm_config.model_config
         self._vocab_size: int = self._model_config.get_vocab_size()
         self._rows: dict[int, _Row] = {}
         self._order: list[int] = []  # sorted keys of _rows, rebuilt on batch changes
-        self._compiler: ConstraintCompiler | None = None  # built at the first constrained request
+        self.compiler: Compiler | None = None  # built at the first constrained request
         # EOS ids, and the bitmask words (indices, int32 values) of a row allowing only EOS
         self._eos_ids: list[int] = []
         self._eos_words: list[int] = []
@@ -268,10 +262,10 @@ class TypedgenLogitsProcessor(LogitsProcessor):
             constraint = Constraint.from_extra_args(params.extra_args)
             if constraint is None:
                 return None
-            guide = (self._compiler or self._build_compiler()).compile(constraint)
+            guide = constraint.compile(self.compiler or self._build_compiler())
         except TypedgenError:  # refused by validate_params first, so only if that was bypassed
             _log.exception("typedgen: the constraint failed to compile; only EOS will be allowed")
-            if self._compiler is None:
+            if self.compiler is None:
                 self._build_compiler()  # the EOS ids
             return _Row(None, output, params.min_tokens, None)
         limit = None
@@ -281,7 +275,7 @@ class TypedgenLogitsProcessor(LogitsProcessor):
                 limit = min(limit, params.max_tokens)
         return _Row(Matcher(guide), output, params.min_tokens, limit)
 
-    def _build_compiler(self) -> ConstraintCompiler:
+    def _build_compiler(self) -> Compiler:
         from vllm.tokenizers import cached_tokenizer_from_config
 
         tokenizer = cached_tokenizer_from_config(self._model_config)
@@ -290,8 +284,8 @@ class TypedgenLogitsProcessor(LogitsProcessor):
         words = _words_of(self._eos_ids)
         self._eos_words = [w for w, _ in words]
         self._eos_bits = [v for _, v in words]
-        self._compiler = ConstraintCompiler(vocabulary, cache_size=self.cache_size)
-        return self._compiler
+        self.compiler = Compiler(vocabulary, max_bytes=self.max_bytes)
+        return self.compiler
 
 
 def _words_of(token_ids: Sequence[int]) -> list[tuple[int, int]]:

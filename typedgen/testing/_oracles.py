@@ -51,8 +51,8 @@ def accepts_tokens(guide: Guide, token_ids: Iterable[int], *, complete: bool = T
 
 def shortest_completion(guide: Guide, state: int) -> int:
     """Bytes in the shortest completion from ``state`` of a guide over single bytes (token
-    ``b`` is byte ``b``, as ``byte_vocabulary`` has it), by a breadth-first search that tries
-    every byte: what :meth:`Guide.distance_to_final` must return."""
+    ``b`` is byte ``b``, as :meth:`~typedgen.Vocabulary.of_bytes` has it), by a breadth-first
+    search that tries every byte: what :meth:`Guide.distance_to_final` must return."""
     seen = {state}
     queue = deque([(state, 0)])
     while queue:

@@ -46,7 +46,7 @@ def accepted_bytes(guide: Guide, *, free_steps: int = 40) -> SearchStrategy[byte
     string is complete when the draw says so, then the shortest way to a complete string.
 
     ``guide`` must be over the byte vocabulary (token ``b`` is byte ``b``, as
-    :func:`typedgen.byte_vocabulary` builds it); every string it accepts can be drawn.
+    :meth:`typedgen.Vocabulary.of_bytes` builds it); every string it accepts can be drawn.
     """
     from hypothesis import strategies as st
 
