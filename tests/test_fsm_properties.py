@@ -4,7 +4,9 @@
 (b) random walks over allowed tokens only finish (EOS) on strings ``re.fullmatch`` accepts,
     and never get stuck;
 (c) every string drawn from a regex, tokenized by a real tokenizer, is accepted token by token;
-(d) multi-byte UTF-8 (CJK, emoji) through tokens that split characters.
+(d) multi-byte UTF-8 (CJK, emoji) through tokens that split characters;
+(e) the trie walk's JSON-string shortcut changes no mask: guides with and without it agree in
+    every state of drawn strings and random walks through JSON-string-like patterns.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import random
 import re
 from functools import cache
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from typedgen import Guide, GuideError, Vocabulary
 from typedgen._compiler import compile_regex
+from typedgen._fsm import Guide as FsmGuide
 from typedgen._fsm import RegexAutomaton
 from typedgen._regex import regex_to_nfa
 from typedgen.testing import accepts_string, accepts_tokens, load_tokenizer, regex_patterns
@@ -161,3 +165,63 @@ def test_d_multibyte_characters_through_tokens_that_split_them(
     produced = random_walk(guide, vocab, rng, steps=40)
     if produced is not None:
         assert re.fullmatch(pattern, produced.decode())
+
+
+TEXT = r'[^"\\\x00-\x1f]'
+JSON_STRINGS = st.builds(
+    lambda head, body, tail: f'{head}"{body}"{tail}',
+    st.sampled_from(["", r"\{ ?", "(a|b)", r'"k": ?']),
+    st.sampled_from(
+        [
+            f"{TEXT}*",
+            f"{TEXT}{{0,12}}",
+            f"{TEXT}{{2,30}}",
+            f"{TEXT}{{3}}",
+            rf'({TEXT}|\\["\\/bfnrt])*',
+            f"[a-z]{TEXT}{{0,5}}",
+            f"({TEXT}{{1,4}}|日本)",
+        ]
+    ),
+    st.sampled_from(["", r" ?\}", ", ?[0-9]{1,3}", "(x|é)*"]),
+)
+
+
+def mask(guide: FsmGuide, state: int, out: np.ndarray) -> np.ndarray:
+    guide.fill_bitmask(state, out)
+    return out.copy()
+
+
+@pytest.mark.slow
+@REAL
+@given(data=st.data(), pattern=JSON_STRINGS, seed=st.integers(0, 2**32 - 1))
+def test_e_json_string_shortcut_changes_no_mask(
+    data: st.DataObject, pattern: str, seed: int
+) -> None:
+    vocab = vocabulary("tekken-131k")
+    guides = [
+        FsmGuide(
+            RegexAutomaton(regex_to_nfa(pattern), pattern=pattern, max_states=100_000),
+            vocab.trie,
+            eos_token_ids=vocab.eos_token_ids,
+            vocab_size=vocab.size,
+            shortcuts=shortcuts,
+        )
+        for shortcuts in (True, False)
+    ]
+    fast, plain = guides
+    out = np.zeros((1, fast.bitmask_width), dtype=np.int32)
+    text = data.draw(st.from_regex(re.compile(pattern, re.ASCII), fullmatch=True))
+    ids = load_tokenizer("tekken-131k").encode(text, add_special_tokens=False)
+    rng = random.Random(seed)
+    walks = [ids, [rng.choice(fast.allowed_token_ids(fast.initial_state))]]
+    for walk in walks:  # the two automata number their states apart: each guide advances
+        states = [fast.initial_state, plain.initial_state]
+        for token in walk:
+            assert np.array_equal(mask(fast, states[0], out), mask(plain, states[1], out))
+            if not fast.is_allowed(states[0], token):
+                break
+            states = [fast.advance(states[0], token), plain.advance(states[1], token)]
+            if states[0] == 0:
+                break
+            if walk is not ids and len(walk) < 12:  # a random walk: one more allowed token
+                walk.append(rng.choice(fast.allowed_token_ids(states[0])))

@@ -32,7 +32,10 @@ class Guide:
         *,
         eos_token_ids: Iterable[int],
         vocab_size: int,
-    ) -> None: ...
+        shortcuts: bool = True,
+    ) -> None:
+        """``shortcuts=False``: no JSON-string shortcut in the trie walk (same masks, slower;
+        the reference the shortcut is tested against)."""
     @property
     def initial_state(self) -> int: ...
     @property

@@ -73,6 +73,10 @@ cdef class Guide:
     reads or grows memoized data, and releases the GIL while it walks the trie. The background
     prefetcher holds the same lock and hands it over, within a few hundred trie nodes, to any
     thread that waits for it.
+
+    ``shortcuts=False`` turns off the trie walk's JSON-string shortcut (see
+    ``typedgen._trie.TrieWalk.walk``): every live trie node is stepped. The masks are the same;
+    this is the reference the shortcut is tested against.
     """
 
 
@@ -84,7 +88,7 @@ cdef class Guide:
             raise MemoryError()
 
     def __init__(self, _automaton.Automaton automaton not None, _trie.TokenTrie trie not None, *,
-                 eos_token_ids, int vocab_size):
+                 eos_token_ids, int vocab_size, bint shortcuts=True):
         cdef list eos = sorted(set(int(t) for t in eos_token_ids))
         cdef int i
         if vocab_size < len(trie):
@@ -94,7 +98,7 @@ cdef class Guide:
                 raise ValueError(f"EOS token id {t} outside the vocabulary (size {vocab_size})")
         self.automaton = automaton
         self.trie = trie
-        self.walker = _trie.TrieWalk(trie, automaton)
+        self.walker = _trie.TrieWalk(trie, automaton, shortcuts=shortcuts)
         self.vocab_size = vocab_size
         self.n_words = (vocab_size + 31) // 32
         self.n_eos = len(eos)

@@ -17,8 +17,10 @@ cdef class TokenTrie:
     cdef uint8_t* node_rooted  # 1 when every token below node i is text (from the root)
     cdef uint8_t* node_pathq   # the UTF-8 decoding state of text after the path to node i
     cdef uint16_t* node_chars  # characters started on the path to node i
-    cdef uint8_t* node_ascii   # 1 when the path to node i and its whole subtree are ASCII
-    cdef uint32_t* text_masks  # row L: the text tokens of at most L bytes (L <= max_depth)
+    cdef uint16_t* node_maxchars # the most node_chars in node i's subtree
+    cdef int32_t text_chars    # the most characters (started) of a text token
+    cdef uint32_t* text_masks  # row L: the text tokens of at most L characters started
+                               # (L <= text_chars)
     cdef uint32_t* open_masks  # row r: the text tokens that end at most r bytes before the
                                # end of a character (r <= 3; row 0: at a character boundary)
     cdef int32_t n_words
@@ -38,6 +40,7 @@ cdef class TrieWalk:
     cdef int16_t* depth          # per automaton state: its text bound (see text_depth), or -1
     cdef uint8_t* depth_cut      # per automaton state: DEPTH_CUT / DEPTH_EXACT flags
     cdef int depth_cap
+    cdef bint shortcuts          # False: every live node walked (the shortcuts' reference)
     cdef size_t memory(self) noexcept nogil
     cdef int walk(self, int state, uint32_t* mask, Lock* y) noexcept nogil
     cdef int successors(self, int state, int32_t* out, int cap, Lock* y) noexcept nogil

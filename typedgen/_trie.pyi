@@ -21,4 +21,6 @@ class TrieWalk:
     """The walks of an automaton over a trie (C methods), with the JSON-string shortcut's memo."""
 
     trie: TokenTrie
-    def __init__(self, trie: TokenTrie, automaton: Automaton) -> None: ...
+    def __init__(
+        self, trie: TokenTrie, automaton: Automaton, *, shortcuts: bool = True
+    ) -> None: ...

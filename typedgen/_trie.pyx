@@ -221,42 +221,39 @@ cdef class TokenTrie:
         free(parent)
 
     cdef void _text_index(self, int32_t* parent, int32_t n_valid):
-        """node_rooted and the per-length masks of text tokens."""
+        """node_rooted, the characters on paths and in subtrees, and the masks of text tokens
+        by their number of characters."""
         cdef int32_t i, k, t, j, w, length, L
         self.node_pathq = <uint8_t*>xmalloc(self.n_nodes + 1)
         self.node_chars = <uint16_t*>xmalloc((self.n_nodes + 1) * sizeof(uint16_t))
         cdef uint8_t* pathq = self.node_pathq
         cdef uint8_t q
         self.node_rooted = <uint8_t*>xmalloc(self.n_nodes + 1)
-        self.node_ascii = <uint8_t*>xmalloc(self.n_nodes + 1)
-        for i in range(self.n_nodes):  # subtrees of ASCII bytes (children follow parents)
-            self.node_ascii[i] = self.node_byte[i] < 0x80
-        for i in range(self.n_nodes - 1, -1, -1):
-            if parent[i] >= 0 and not self.node_ascii[i]:
-                self.node_ascii[parent[i]] = 0
-        cdef uint8_t* path_ascii = <uint8_t*>xmalloc(self.n_nodes + 1)
-        for i in range(self.n_nodes):  # and ASCII paths
-            path_ascii[i] = self.node_byte[i] < 0x80 and (parent[i] < 0 or path_ascii[parent[i]])
-            if parent[i] >= 0 and not path_ascii[parent[i]]:
-                self.node_ascii[i] = 0
-        free(path_ascii)
+        self.node_maxchars = <uint16_t*>xmalloc((self.n_nodes + 1) * sizeof(uint16_t))
+        self.text_chars = 0
         for i in range(self.n_nodes):
             q = U_START if parent[i] < 0 else pathq[parent[i]]
             pathq[i] = U_BAD if q == U_BAD else <uint8_t>_text_step(q, self.node_byte[i])
             self.node_chars[i] = (0 if parent[i] < 0 else self.node_chars[parent[i]]) + (
                 (self.node_byte[i] & 0xC0) != 0x80)
+            self.node_maxchars[i] = self.node_chars[i]
             self.node_rooted[i] = q != U_BAD and (self.node_text[i] >> q) & 1
+            if pathq[i] != U_BAD and self.node_chars[i] > self.text_chars:
+                self.text_chars = self.node_chars[i]
+        for i in range(self.n_nodes - 1, -1, -1):  # children come after their parent
+            if parent[i] >= 0 and self.node_maxchars[i] > self.node_maxchars[parent[i]]:
+                self.node_maxchars[parent[i]] = self.node_maxchars[i]
         self.n_words = (self.n_tokens + 31) // 32
         self.text_masks = <uint32_t*>xcalloc(
-            <size_t>(self.max_depth + 1) * self.n_words + 1, sizeof(uint32_t))
+            <size_t>(self.text_chars + 1) * self.n_words + 1, sizeof(uint32_t))
         for i in range(self.n_nodes):
             if pathq[i] == U_BAD:
                 continue
-            length = self.node_depth[i]
+            length = self.node_chars[i]
             for k in range(self.node_first[i], self.node_first[i + 1]):
                 t = self.entries[k]
                 self.text_masks[length * self.n_words + (t >> 5)] |= (<uint32_t>1) << (t & 31)
-        for L in range(1, self.max_depth + 1):
+        for L in range(1, self.text_chars + 1):
             for w in range(self.n_words):
                 self.text_masks[L * self.n_words + w] |= self.text_masks[(L - 1) * self.n_words + w]
         self.open_masks = <uint32_t*>xcalloc(4 * <size_t>self.n_words + 1, sizeof(uint32_t))
@@ -275,7 +272,7 @@ cdef class TokenTrie:
         free(self.node_rooted)
         free(self.node_pathq)
         free(self.node_chars)
-        free(self.node_ascii)
+        free(self.node_maxchars)
         free(self.text_masks)
         free(self.open_masks)
         free(self.node_byte)
@@ -297,8 +294,8 @@ cdef class TokenTrie:
     @property
     def memory(self) -> int:
         """Bytes of C memory held."""
-        return (self.n_nodes * 19 + self.n_entries * 4
-                + (self.max_depth + 5) * self.n_words * 4 + self.offsets[self.n_tokens]
+        return (self.n_nodes * 21 + self.n_entries * 4
+                + (self.text_chars + 5) * self.n_words * 4 + self.offsets[self.n_tokens]
                 + (self.n_tokens + 1) * 8)
 
     def token_bytes(self, int token_id) -> bytes | None:
@@ -351,9 +348,11 @@ cdef class TrieWalk:
     Not thread-safe by itself: ``typedgen._fsm.Guide`` holds its lock around every walk.
     """
 
-    def __init__(self, TokenTrie trie not None, Automaton automaton not None):
+    def __init__(self, TokenTrie trie not None, Automaton automaton not None, *,
+                 bint shortcuts=True):
         self.trie = trie
         self.automaton = automaton
+        self.shortcuts = shortcuts
         self.regex = <void*>automaton if automaton.is_regex else NULL
 
     def __dealloc__(self):
@@ -375,7 +374,7 @@ cdef class TrieWalk:
 
     cdef int text_depth(self, int state, bint refresh) noexcept nogil:
         """A lower bound on the largest ``L`` such that every *text* string of at most ``L``
-        bytes leads from ``state`` to a live state (``TEXT_UNBOUNDED``: no bound). Text is
+        characters leads from ``state`` to a live state (``TEXT_UNBOUNDED``: no bound). Text is
         UTF-8 without controls, ``"`` and ``\\`` (the body of a JSON string), including
         prefixes that end inside a character. Memoized per state.
 
@@ -469,9 +468,12 @@ cdef class TrieWalk:
         to a live state. Returns 0, or -1 when the automaton failed. With ``y`` (held), the lock
         is handed over every few hundred nodes to threads waiting for it.
 
-        The JSON-string shortcut: where every text string up to some length stays live (see
-        :meth:`text_depth`), the text tokens that short are taken at once from the trie's
-        ``text_masks`` and the subtrees made only of them are skipped."""
+        The JSON-string shortcut (unless ``shortcuts`` is off): where every text string of up
+        to some number of characters stays live (see :meth:`text_depth`), the text tokens
+        that short are taken at once from the trie's ``text_masks`` and the subtrees made only
+        of them are skipped, and so is every subtree below a node from which all paths are
+        text that short (its tokens are set without stepping the automaton). When the bound
+        is exact, longer text is dead: every subtree of text tokens is skipped."""
         cdef int32_t* states = <int32_t*>malloc((self.trie.max_depth + 1) * sizeof(int32_t))
         if states == NULL:
             return -1
@@ -481,15 +483,15 @@ cdef class TrieWalk:
         cdef int32_t* node_skip = self.trie.node_skip
         cdef int32_t* node_first = self.trie.node_first
         cdef int32_t* entries = self.trie.entries
-        cdef uint16_t* node_maxlen = self.trie.node_maxlen
+        cdef uint16_t* node_maxchars = self.trie.node_maxchars
         cdef uint8_t* node_text = self.trie.node_text
         cdef uint8_t* node_rooted = self.trie.node_rooted
         cdef uint8_t* node_pathq = self.trie.node_pathq
         cdef uint16_t* node_chars = self.trie.node_chars
-        cdef uint8_t* node_ascii = self.trie.node_ascii
-        cdef int d, parent_state, w, bound = self.text_depth(state, True)
-        cdef int limit = bound if bound < self.trie.max_depth else self.trie.max_depth
-        cdef bint exact = bound < TEXT_UNBOUNDED and self.text_exact(state)
+        cdef bint shortcuts = self.shortcuts
+        cdef int d, parent_state, w, bound = self.text_depth(state, True) if shortcuts else 0
+        cdef int limit = bound if bound < self.trie.text_chars else self.trie.text_chars
+        cdef bint exact = shortcuts and bound < TEXT_UNBOUNDED and self.text_exact(state)
         cdef void* regex = self.regex
         if limit > 0:  # every text token of at most `limit` bytes is allowed: all at once
             for w in range(self.trie.n_words):
@@ -499,19 +501,19 @@ cdef class TrieWalk:
             visited += 1
             if (visited & 255) == 0:
                 yield_lock(y)
-            if limit > 0 and node_rooted[i] and node_maxlen[i] <= limit:
-                i = node_skip[i]  # all of its tokens were just taken
-                continue
-            if exact and ((node_pathq[i] != U_BAD and node_chars[i] > bound)
-                          or (node_rooted[i] and node_ascii[i])):
-                # text longer than the state allows is dead; ASCII text tokens short enough
-                # were taken with the mask above
+            if node_rooted[i] and (exact or node_maxchars[i] <= limit):
+                # its tokens short enough were just taken; with an exact bound, longer text
+                # is dead
                 i = node_skip[i]
+                continue
+            if exact and node_pathq[i] != U_BAD and node_chars[i] > bound:
+                i = node_skip[i]  # text longer than the state allows is dead
                 continue
             d = node_depth[i]
             parent_state = states[d - 1]
-            if node_text[i] & 1 and self._known_text_depth(parent_state) > node_maxlen[i] - d:
-                # every token below is text short enough to stay live: all allowed
+            if (shortcuts and node_text[i] & 1 and self._known_text_depth(parent_state)
+                    > node_maxchars[i] - node_chars[i]):
+                # every token below is text of few enough characters to stay live: all allowed
                 for k in range(node_first[i], node_first[node_skip[i]]):
                     t = entries[k]
                     mask[t >> 5] |= (<uint32_t>1) << (t & 31)
