@@ -30,6 +30,7 @@ cdef enum:
     DEPTH_EXACT = 2    # every text string longer than the bound is dead
 
 cdef enum:
+    SUBTREE_MIN = 64   # the fewest trie nodes below which the walk looks for a text bound
     TEXT_UNBOUNDED = 0x7FFF
     TEXT_HORIZON = 24
     DEPTH_UNKNOWN = -1
@@ -511,9 +512,10 @@ cdef class TrieWalk:
                 continue
             d = node_depth[i]
             parent_state = states[d - 1]
-            if (shortcuts and node_text[i] & 1 and self._known_text_depth(parent_state)
-                    > node_maxchars[i] - node_chars[i]):
+            if (shortcuts and node_text[i] & 1 and node_skip[i] - i >= SUBTREE_MIN
+                    and self._known_text_depth(parent_state) > node_maxchars[i] - node_chars[i]):
                 # every token below is text of few enough characters to stay live: all allowed
+                # (small subtrees are walked: the text bound can cost more than they do)
                 for k in range(node_first[i], node_first[node_skip[i]]):
                     t = entries[k]
                     mask[t >> 5] |= (<uint32_t>1) << (t & 31)
