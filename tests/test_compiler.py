@@ -1,12 +1,16 @@
-"""compile_regex / compile_json_schema and the Compiler's cache, bounded by bytes."""
+"""compile_regex / compile_json_schema (its choice of the regex or the grammar path) and the
+Compiler's cache, bounded by bytes."""
 
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
+from typing import Any
 
 import numpy as np
 import pytest
+from pydantic import BaseModel
 
 from typedgen import (
     RegexError,
@@ -17,9 +21,22 @@ from typedgen import (
     Whitespace,
     compile_json_schema,
     compile_regex,
+    json_schema_to_grammar,
+    json_schema_to_regex,
+    schema_of,
 )
-from typedgen._compiler import Compiler
+from typedgen._compiler import Compiler, json_schema_path
+from typedgen._schema.values import ref_cycle
 from typedgen.testing import accepts_string
+
+
+class Node(BaseModel):
+    value: int
+    children: list[Node]
+
+
+NODE = schema_of(Node)
+DEEP_NODE = '{"value":1,"children":[' * 8 + '{"value":-2,"children":[]}' + "]}" * 8
 
 
 @cache
@@ -137,3 +154,66 @@ def test_a_compiler_without_cache() -> None:
     assert compiler.cache_info().misses == 2
     with pytest.raises(UsageError, match="max_bytes"):
         Compiler(byte_vocabulary(), max_bytes=-1)
+
+
+def test_recursive_schemas_compile_to_a_grammar_without_depth_cut() -> None:
+    assert json_schema_path(NODE) == ("grammar", json_schema_to_grammar(NODE))
+    assert re.fullmatch(json_schema_to_regex(NODE), DEEP_NODE) is None  # the regex cuts it
+    guide = compile_json_schema(NODE, byte_vocabulary())
+    assert accepts_string(guide, DEEP_NODE)
+    assert not accepts_string(guide, '{"value":1}')
+    assert not accepts_string(guide, '{"value":1,"children":[{"value":2}]}')
+    spaced = Compiler(byte_vocabulary()).json_schema(NODE, whitespace=Whitespace(1))
+    assert accepts_string(spaced, '{ "value": 1, "children": [ {"value":2,"children":[]} ] }')
+    assert not accepts_string(spaced, '{  "value":1,"children":[]}')
+
+
+def test_small_schemas_stay_on_the_regex_path() -> None:
+    for schema in ({"type": "integer"}, {}, {"type": "object"}, {"$ref": "#/$defs/a"}):
+        schema.setdefault("$defs", {"a": {"type": "array", "items": {"$ref": "#/$defs/b"}}})
+        schema["$defs"]["b"] = {"type": "string"}
+        assert json_schema_path(schema) == ("regex", json_schema_to_regex(schema))
+    # a recursive definition that the schema never reaches is no recursion of the schema
+    unused = {"$defs": {"a": {"items": {"$ref": "#/$defs/a"}}}, "type": "integer"}
+    assert ref_cycle(unused) is None and json_schema_path(unused)[0] == "regex"
+    assert ref_cycle({"properties": {"next": {"$ref": "#"}}}) == ""
+    assert ref_cycle(NODE) == "/$defs/Node"
+
+
+def _layered(levels: int) -> dict[str, Any]:
+    """Objects of 4 members nested ``levels`` deep, each a $ref to the level below: 4**levels
+    copies of the innermost object in a regex, one rule per level in a grammar."""
+    strings = {f"f{i}": {"type": "string", "maxLength": 20} for i in range(8)}
+    closed = {"type": "object", "additionalProperties": False}
+    defs: dict[str, Any] = {"l0": {**closed, "properties": strings}}
+    for level in range(1, levels + 1):
+        members = {f"p{i}": {"$ref": f"#/$defs/l{level - 1}"} for i in range(4)}
+        defs[f"l{level}"] = {**closed, "properties": members}
+    return {"$defs": defs, "$ref": f"#/$defs/l{levels}"}
+
+
+def test_a_schema_too_large_for_a_regex_compiles_to_a_grammar() -> None:
+    schema = _layered(5)
+    assert ref_cycle(schema) is None
+    with pytest.raises(SchemaError, match="automaton states"):
+        json_schema_to_regex(schema)
+    path, grammar = json_schema_path(schema)
+    assert path == "grammar" and len(grammar) < 5000
+    guide = compile_json_schema(schema, byte_vocabulary())
+
+    def text(inner: Any) -> str:
+        value = {"p3": {"p0": {"p1": {"p2": {"p3": inner}}}}}
+        return json.dumps(value, separators=(",", ":"))
+
+    assert accepts_string(guide, text({"f0": "x", "f7": "y" * 20}))
+    assert not accepts_string(guide, text({"f0": 1}))
+    assert not accepts_string(guide, text({"f7": "y" * 21}))
+
+
+def test_refusals_are_the_same_on_the_grammar_path() -> None:
+    with pytest.raises(SchemaError) as error:
+        compile_json_schema({"items": {"$ref": "#"}, "contains": {}}, byte_vocabulary())
+    assert error.value.keyword == "contains"
+    endless = {"properties": {"a": {"$ref": "#"}}, "required": ["a"], "type": "object"}
+    with pytest.raises(SchemaError, match="no finite JSON value"):
+        compile_json_schema(endless, byte_vocabulary())

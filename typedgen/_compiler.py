@@ -12,7 +12,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from typedgen._cfg import Syntax, read_grammar
 from typedgen._errors import UsageError
@@ -24,7 +24,8 @@ from typedgen._grammar import (
     GrammarAutomaton,
 )
 from typedgen._regex import DEFAULT_MAX_NODES, regex_to_nfa
-from typedgen._schema import Whitespace, json_schema_to_regex
+from typedgen._schema import Whitespace, json_schema_to_grammar, json_schema_to_regex
+from typedgen._schema.values import RegexSizeError, ref_cycle
 
 if TYPE_CHECKING:
     from typedgen._vocab import Vocabulary
@@ -38,7 +39,10 @@ __all__ = [
     "compile_grammar",
     "compile_json_schema",
     "compile_regex",
+    "json_schema_path",
 ]
+
+JsonSchemaPath = Literal["regex", "grammar"]
 
 
 def compile_regex(
@@ -77,12 +81,39 @@ def compile_json_schema(
 ) -> Guide:
     """The guide that allows exactly the JSON texts valid under ``schema`` (a dict, a boolean
     or the schema's JSON text), written with the given ``whitespace`` policy (compact by
-    default), through :func:`~typedgen.json_schema_to_regex`.
+    default), through the path :func:`json_schema_path` chooses: the grammar engine, with no
+    depth cut, for a schema that reaches a ``$ref`` cycle or whose regex would be too large,
+    the regex of :func:`~typedgen.json_schema_to_regex` otherwise.
 
     Raises :class:`~typedgen.SchemaError` for a schema that cannot be honoured exactly.
     """
-    pattern = json_schema_to_regex(schema, whitespace=whitespace)
-    return compile_regex(pattern, vocabulary, max_states=max_states, max_nodes=max_nodes)
+    path, text = json_schema_path(schema, whitespace=whitespace)
+    if path == "grammar":
+        return compile_grammar(text, vocabulary, syntax="lark", max_states=max_states)
+    return compile_regex(text, vocabulary, max_states=max_states, max_nodes=max_nodes)
+
+
+def json_schema_path(
+    schema: Mapping[str, Any] | bool | str,
+    *,
+    whitespace: Whitespace = Whitespace(),  # noqa: B008 (frozen, immutable)
+) -> tuple[JsonSchemaPath, str]:
+    """How :func:`compile_json_schema` compiles ``schema``: ``("grammar", text)``, the Lark
+    grammar of :func:`~typedgen.json_schema_to_grammar`, when the schema reaches a ``$ref``
+    cycle (which the regex would cut at its ``max_depth``) or its regex would be larger than
+    the regex path holds (``MAX_REGEX_SIZE``); ``("regex", pattern)``, the pattern of
+    :func:`~typedgen.json_schema_to_regex`, otherwise: below that size the regex path is the
+    faster one, to the first mask and per mask (measured on MaskBench: see
+    ``docs/json-schema.md``).
+
+    Raises :class:`~typedgen.SchemaError` for a schema that cannot be honoured exactly.
+    """
+    if ref_cycle(schema) is None:
+        try:
+            return "regex", json_schema_to_regex(schema, whitespace=whitespace)
+        except RegexSizeError:
+            pass
+    return "grammar", json_schema_to_grammar(schema, whitespace=whitespace)
 
 
 def compile_grammar(

@@ -77,3 +77,10 @@ def test_byte_guides_check_constraints_and_texts() -> None:
 def test_the_byte_compiler_is_one_per_process() -> None:
     assert byte_compiler() is byte_compiler()
     assert byte_compiler().vocabulary.size == 257
+
+
+def test_recursive_schemas_are_compiled_without_depth_cut() -> None:
+    schema = {"type": "array", "items": {"$ref": "#"}, "maxItems": 2}
+    guide = Constraint.json_schema(schema).compile(byte_compiler())
+    assert accepts_string(guide, "[" * 20 + "]" * 20)
+    assert accepts_string(guide, "[[],[[],[]]]") and not accepts_string(guide, "[[],[],[]]")

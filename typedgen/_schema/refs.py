@@ -40,6 +40,24 @@ class Refs:
             self.recursion[target_pointer] = found
         return self.recursion[target_pointer]
 
+    def cycle(self) -> str | None:
+        """The pointer of a ``$ref`` target that the root reaches (from outside its ``$defs``)
+        and that reaches itself again, or ``None``: a recursion that the regex path cuts at
+        ``max_depth`` and a grammar need not cut."""
+        root: Any = self.root
+        if isinstance(root, Mapping):  # definitions are reached through the $refs to them only
+            root = {k: v for k, v in root.items() if k not in ("$defs", "definitions")}
+        reached: set[str] = set()
+        stack = [root]
+        while stack:
+            for target, pointer in self._refs_under(stack.pop()):
+                if self.recursive(target, pointer):
+                    return pointer
+                if pointer not in reached:
+                    reached.add(pointer)
+                    stack.append(target)
+        return None
+
     def _refs_under(self, node: Any) -> Iterator[tuple[Any, str]]:
         """The targets of the ``$ref``s anywhere in ``node`` (unresolvable ones skipped: they
         are refused where they are used)."""

@@ -33,7 +33,9 @@ __all__ = [
     "MAX_REGEX_SIZE",
     "PREFERRED_REGEX_SIZE",
     "Compiler",
+    "RegexSizeError",
     "json_schema_to_regex",
+    "ref_cycle",
     "schema_rules",
 ]
 
@@ -87,7 +89,7 @@ def json_schema_to_regex(
                 raise TooLargeError("")
         except TooLargeError as error:
             if found is None and (depth == 0 or not (compiler.cut or compiler.any_used)):
-                raise SchemaError(
+                raise RegexSizeError(
                     f"the regex for this schema would need more than {MAX_REGEX_SIZE} "
                     "automaton states (estimated)",
                     pointer=error.pointer,
@@ -112,6 +114,12 @@ def json_schema_to_regex(
             )
         raise SchemaError("no JSON value satisfies the schema")
     return regex
+
+
+def ref_cycle(schema: Mapping[str, Any] | bool | str) -> str | None:
+    """The pointer of a ``$ref`` target that ``schema`` reaches and that reaches itself again
+    through ``$ref`` (see :meth:`Refs.cycle`), or ``None``."""
+    return Refs(load(schema)).cycle()
 
 
 def schema_rules(
@@ -373,6 +381,11 @@ class Compiler(Flattener):
         member = f'"{CHAR}*"{colon}{inner}'
         obj = rf"\{{{self.ws}(?:{member}(?:{sep}{member})*)?{self.ws}\}}"
         return alternation([*_ANY_SCALARS, array, obj]) or ""
+
+
+class RegexSizeError(SchemaError):
+    """The regex of a schema would exceed :data:`MAX_REGEX_SIZE` (a grammar may still hold it:
+    see :func:`typedgen.compile_json_schema`)."""
 
 
 class TooLargeError(Exception):
