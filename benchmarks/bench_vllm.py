@@ -2,9 +2,12 @@
 ``xgrammar`` and ``guidance`` backends, on the default model, in one run.
 
 Workload: ``--batch`` requests (default 32) in one ``LLM.generate`` call, greedy, the same
-``--max-tokens`` for every method. The prompts are the typed-function prompts of the extraction
-set (``extraction_data.py``, cycled to fill the batch); each constrained request asks for JSON
-of its case's schema (``typedgen.schema_of``), the same schema for every engine.
+``--max-tokens`` for every method. The requests cycle through the typed-function prompts of the
+extraction set (``extraction_data.py``; JSON of the case's schema, ``typedgen.schema_of``) and,
+alternating with them, the ``--maskbench`` smallest Github_easy schemas of MaskBench
+(``../shared/data/maskbench-public``, when present) that typedgen and both vLLM backends accept
+(prompt: the schema, asking for a JSON value valid under it); the same schema for every
+engine.
 
 For every method the batch first runs once with ``max_tokens=4`` (**set-up**: compiling the 24
 schemas, tokenizer tables), then the timed run. Reported per run:
@@ -25,8 +28,10 @@ schemas, tokenizer tables), then the timed run. Reported per run:
   in their hooks (only the wait is in the wall time).
 
 Run: ``.venv/bin/python benchmarks/bench_vllm.py [--batch 32] [--max-tokens 64]
-[--methods unconstrained,typedgen,xgrammar,guidance] [--no-matched]``. Each backend's engine
-runs in its own process. Timings on a shared CPU are noisy: compare ratios within one run.
+[--maskbench 24] [--methods unconstrained,typedgen,xgrammar,guidance] [--no-matched]``
+(``--batch 256 --max-tokens 16 --no-matched``: the hooks at a large batch in minutes). Each
+backend's engine runs in its own process. Timings on a shared CPU are noisy: compare ratios
+within one run.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from extraction_data import CASES
 
 METHODS = ("unconstrained", "typedgen", "xgrammar", "guidance")
 SETUP_TOKENS = 4
+MASKBENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "maskbench-public"
 
 
 class HookClock:
@@ -110,24 +116,33 @@ def worker(args: argparse.Namespace) -> None:
 
     compact = args.peer_whitespace == "compact"
     model = _engines.build_model(args.worker, max_num_seqs=args.batch, compact=compact)
-    cases = [CASES[i % len(CASES)] for i in range(args.batch)]
-    prompts = []
-    for case in cases:
+    # (prompt, JSON Schema, typedgen's generator) per distinct request, cycled to fill the batch
+    kinds: list[tuple[str, Any, Any]] = []
+    for case in CASES:
         function = _engines.typed_function(model, case, max_tokens=args.max_tokens)
-        prompts.append(function.prompt(case.text))
-    generators = [typedgen.generate.json(model, case.target) for case in cases]
+        target = typedgen.generate.json(model, case.target)
+        kinds.append((function.prompt(case.text), typedgen.schema_of(case.target), target))
+    tokenizer = model.llm.get_tokenizer()
+    for schema in maskbench_schemas(args.maskbench):
+        ask = f"Write one JSON value valid under this JSON Schema:\n{json.dumps(schema)}"
+        prompt = tokenizer.apply_chat_template(
+            [{"role": "user", "content": ask}], tokenize=False, add_generation_prompt=True
+        )
+        kinds.insert(2 * (len(kinds) - len(CASES)) + 1, (prompt, schema, None))  # alternate
+    requests = [kinds[i % len(kinds)] for i in range(args.batch)]
+    prompts = [prompt for prompt, _, _ in requests]
+    schemas = [schema for _, schema, _ in requests]
+    generators = [g or typedgen.generate.json(model, schema) for _, schema, g in requests]
 
     def params_of(method: str, max_tokens: int) -> list[Any]:
         greedy = SamplingParams(temperature=0.0, max_tokens=max_tokens)
         if method == "unconstrained":
-            return [greedy] * len(cases)
+            return [greedy] * len(requests)
         if method == "typedgen":
             return [g.sampling_params(sampling_params=greedy) for g in generators]
         return [
-            _engines.peer_params(
-                typedgen.schema_of(case.target), max_tokens=max_tokens, compact=compact
-            )
-            for case in cases
+            _engines.peer_params(schema, max_tokens=max_tokens, compact=compact)
+            for schema in schemas
         ]
 
     def timed_run(name: str, params: list[Any], bucket: str) -> dict[str, Any]:
@@ -166,6 +181,38 @@ def worker(args: argparse.Namespace) -> None:
     Path(args.out).write_text(json.dumps({"backend": args.worker, "runs": runs}))
 
 
+def maskbench_schemas(limit: int) -> list[Any]:
+    """The ``limit`` smallest Github_easy schemas of MaskBench that typedgen and vLLM's xgrammar
+    and guidance backends all accept (compact JSON); none when the data is absent."""
+    from vllm import SamplingParams
+    from vllm.sampling_params import StructuredOutputsParams
+    from vllm.v1.structured_output.backend_guidance import validate_guidance_grammar
+    from vllm.v1.structured_output.backend_xgrammar import validate_xgrammar_grammar
+
+    import typedgen
+
+    texts = sorted(
+        (path.read_text(encoding="utf-8") for path in MASKBENCH.glob("Github_easy---*.json")),
+        key=len,
+    )
+    chosen: list[Any] = []
+    for text in texts:
+        if len(chosen) >= limit:
+            break
+        schema = json.loads(text)["schema"]
+        params = SamplingParams(
+            structured_outputs=StructuredOutputsParams(json=schema, disable_any_whitespace=True)
+        )
+        try:
+            typedgen.json_schema_to_regex(schema)
+            validate_xgrammar_grammar(params)
+            validate_guidance_grammar(params)
+        except ValueError:  # SchemaError and vLLM's validation errors
+            continue
+        chosen.append(schema)
+    return chosen
+
+
 def report(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
     runs = {run["name"]: run for result in results for run in result["runs"]}
     free = runs.get("unconstrained")
@@ -175,7 +222,7 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
 
     print(
         f"\n## vLLM throughput: default model, batch {args.batch}, max_tokens {args.max_tokens}, "
-        f"greedy, peers' whitespace: {args.peer_whitespace}\n"
+        f"{args.maskbench} MaskBench schemas, greedy, peers' whitespace: {args.peer_whitespace}\n"
     )
     rows = []
     for name, run in runs.items():
@@ -222,6 +269,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument(
+        "--maskbench",
+        type=int,
+        default=24,
+        help="MaskBench schemas cycled with the extraction prompts (0: none)",
+    )
+    parser.add_argument(
         "--no-matched",
         dest="matched",
         action="store_false",
@@ -235,6 +288,7 @@ def main() -> None:
     options = [
         f"--batch={args.batch}",
         f"--max-tokens={args.max_tokens}",
+        f"--maskbench={args.maskbench}",
         *([] if args.matched else ["--no-matched"]),
     ]
     results = _engines.run_methods(parser, args, METHODS, __file__, options)
