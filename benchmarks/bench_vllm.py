@@ -123,7 +123,7 @@ def worker(args: argparse.Namespace) -> None:
         target = typedgen.generate.json(model, case.target)
         kinds.append((function.prompt(case.text), typedgen.schema_of(case.target), target))
     tokenizer = model.llm.get_tokenizer()
-    for schema in maskbench_schemas(args.maskbench):
+    for schema in maskbench_schemas(args.maskbench_data, args.maskbench):
         ask = f"Write one JSON value valid under this JSON Schema:\n{json.dumps(schema)}"
         prompt = tokenizer.apply_chat_template(
             [{"role": "user", "content": ask}], tokenize=False, add_generation_prompt=True
@@ -181,10 +181,11 @@ def worker(args: argparse.Namespace) -> None:
     Path(args.out).write_text(json.dumps({"backend": args.worker, "runs": runs}))
 
 
-def maskbench_schemas(limit: int) -> list[Any]:
+def maskbench_schemas(data: Path, limit: int) -> list[Any]:
     """The ``limit`` smallest Github_easy schemas of MaskBench that typedgen and vLLM's xgrammar
     and guidance backends all accept (compact JSON); none when the data is absent."""
     from vllm import SamplingParams
+    from vllm.exceptions import VLLMValidationError
     from vllm.sampling_params import StructuredOutputsParams
     from vllm.v1.structured_output.backend_guidance import validate_guidance_grammar
     from vllm.v1.structured_output.backend_xgrammar import validate_xgrammar_grammar
@@ -192,7 +193,7 @@ def maskbench_schemas(limit: int) -> list[Any]:
     import typedgen
 
     texts = sorted(
-        (path.read_text(encoding="utf-8") for path in MASKBENCH.glob("Github_easy---*.json")),
+        (path.read_text(encoding="utf-8") for path in data.glob("Github_easy---*.json")),
         key=len,
     )
     chosen: list[Any] = []
@@ -207,7 +208,7 @@ def maskbench_schemas(limit: int) -> list[Any]:
             typedgen.json_schema_to_regex(schema)
             validate_xgrammar_grammar(params)
             validate_guidance_grammar(params)
-        except ValueError:  # SchemaError and vLLM's validation errors
+        except (ValueError, VLLMValidationError):  # SchemaError, the backends' refusals
             continue
         chosen.append(schema)
     return chosen
@@ -274,6 +275,7 @@ def main() -> None:
         default=24,
         help="MaskBench schemas cycled with the extraction prompts (0: none)",
     )
+    parser.add_argument("--maskbench-data", type=Path, default=MASKBENCH)
     parser.add_argument(
         "--no-matched",
         dest="matched",
@@ -289,6 +291,7 @@ def main() -> None:
         f"--batch={args.batch}",
         f"--max-tokens={args.max_tokens}",
         f"--maskbench={args.maskbench}",
+        f"--maskbench-data={args.maskbench_data}",
         *([] if args.matched else ["--no-matched"]),
     ]
     results = _engines.run_methods(parser, args, METHODS, __file__, options)
