@@ -311,3 +311,22 @@ def test_the_grammar_engine_takes_the_grammar(schema: dict[str, Any]) -> None:
     ]
     for text in texts:
         assert accepts_string(guide, text) == accepts(schema, text), text
+
+
+@cache
+def _routed_guide(schema_text: str) -> typedgen.Guide:
+    """compile_json_schema's guide of a recursive schema (the grammar path), over bytes."""
+    return typedgen.compile_json_schema(schema_text, Vocabulary.of_bytes())
+
+
+@pytest.mark.parametrize("schema", [NODE, TREE, LINKED, EXPRESSION])
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_random_walks_of_the_routed_guide_validate(
+    schema: dict[str, Any], data: st.DataObject
+) -> None:
+    from typedgen.testing import accepted_bytes
+
+    guide = _routed_guide(json.dumps(schema))
+    text = data.draw(accepted_bytes(guide, free_steps=80))
+    jsonschema.Draft202012Validator(schema).validate(json.loads(text))

@@ -128,6 +128,11 @@ def json_schema_to_grammar(
         return writer.grammar()
     except _UnwritableError as error:
         raise SchemaError(f"the schema cannot be written as a grammar: {error}") from None
+    except RecursionError:  # the writer descends one Python call per nested group
+        raise SchemaError(
+            "the schema cannot be written as a grammar: its regex nests groups deeper than "
+            "Python's recursion limit allows"
+        ) from None
 
 
 def _rule_name(number: int, pointer: str) -> str:
