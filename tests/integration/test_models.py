@@ -7,6 +7,8 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,8 @@ vllm = pytest.importorskip("vllm")
 SamplingParams = vllm.SamplingParams
 
 GREEDY = SamplingParams(temperature=0.0, max_tokens=8)
+# read when the tests are collected, before any fixture builds an engine
+RUNNER_AT_START = os.environ.get("VLLM_USE_V2_MODEL_RUNNER")
 
 
 def make_adapter(model_dir: Path, out: Path, seed: int) -> Path:
@@ -42,34 +46,88 @@ def test_lora_switching_never_serves_a_stale_adapter(
 ) -> None:
     first = make_adapter(tiny_model_dir, tmp_path / "first", seed=1)
     second = make_adapter(tiny_model_dir, tmp_path / "second", seed=2)
-    generator = typedgen.generate.text(tiny_model)
 
-    def run(adapter: Path | None) -> str:
-        tiny_model.load_lora(adapter)
-        return generator("Hello there", sampling_params=GREEDY)
+    def run(adapter: Path | None) -> tuple[str, Any]:
+        model = tiny_model.load_lora(adapter)
+        return typedgen.generate.text(model)("Hello there", sampling_params=GREEDY), model.lora
 
-    try:
-        base = run(None)
-        with_first = run(first)
-        first_id = tiny_model.lora.lora_int_id
-        with_second = run(second)
-        second_id = tiny_model.lora.lora_int_id
-        assert len({base, with_first, with_second}) == 3
-        assert first_id != second_id
-        assert run(first) == with_first and tiny_model.lora.lora_int_id == first_id
-        assert run(None) == base and tiny_model.lora is None
-        # the same folder with new files is a new adapter, with a new id
-        shutil.rmtree(first)
-        shutil.copytree(second, first)
-        os.utime(first / "adapter_model.safetensors")
-        assert run(first) == with_second
-        assert tiny_model.lora.lora_int_id not in (first_id, second_id)
-        # constrained generation with an adapter
-        tiny_model.load_lora(second)
-        text = typedgen.generate.regex(tiny_model, "[a-z]{5}")("Hi", max_tokens=20, seed=1)
-        assert len(text) == 5
-    finally:
-        tiny_model.load_lora(None)
+    base, none = run(None)
+    with_first, first_lora = run(first)
+    with_second, second_lora = run(second)
+    assert none is None and tiny_model.lora is None
+    assert len({base, with_first, with_second}) == 3
+    assert first_lora.lora_int_id != second_lora.lora_int_id
+    again, lora = run(first)
+    assert again == with_first and lora.lora_int_id == first_lora.lora_int_id
+    # the same folder with new files is a new adapter, with a new id
+    shutil.rmtree(first)
+    shutil.copytree(second, first)
+    os.utime(first / "adapter_model.safetensors")
+    changed, lora = run(first)
+    assert changed == with_second
+    assert lora.lora_int_id not in (first_lora.lora_int_id, second_lora.lora_int_id)
+    # constrained generation with an adapter
+    text = typedgen.generate.regex(tiny_model.load_lora(second), "[a-z]{5}")("Hi", max_tokens=20)
+    assert len(text) == 5
+
+
+def test_load_lora_leaves_the_model_and_its_generators_alone(
+    tiny_model: Any, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """load_lora returns an adapted model on the same engine; the model it was called on,
+    and every generator built on it, keep the base model (a call's lora= still applies)."""
+    adapter = make_adapter(tiny_model_dir, tmp_path / "adapter", seed=3)
+    story = typedgen.generate.text(tiny_model)
+    base = story("Once upon a time", sampling_params=GREEDY)
+    adapted = tiny_model.load_lora(adapter)
+    assert adapted is not tiny_model and adapted.llm is tiny_model.llm
+    tuned = typedgen.generate.text(adapted)("Once upon a time", sampling_params=GREEDY)
+    assert tuned != base
+    assert tiny_model.lora is None
+    assert story("Once upon a time", sampling_params=GREEDY) == base
+    assert story("Once upon a time", sampling_params=GREEDY, lora=adapter) == tuned
+    assert adapted.load_lora(None).lora is None and adapted.lora is not None
+
+
+def test_models_on_one_engine_take_turns(tiny_model: Any) -> None:
+    """Two models wrapping one vllm.LLM (and a typed function on one of them) called from
+    threads at once: each call gets all its outputs. A lock per wrapper let two threads step
+    the engine together, each dropping the other's outputs."""
+    again = typedgen.models.VLLM(tiny_model.llm)
+    digits = typedgen.generate.regex(again, "[0-9]{6}")
+
+    @typedgen.fn(model=tiny_model, max_tokens=12)
+    def flag(text: str) -> bool:
+        """Is it positive?"""
+
+    calls: dict[str, Callable[[], list[Any]]] = {
+        "words": lambda: typedgen.generate.regex(tiny_model, "[a-z]{6}")(
+            ["a"] * 6, max_tokens=12, seed=0
+        ),
+        "numbers": lambda: digits(["1"] * 6, max_tokens=12, seed=0),
+        "flags": lambda: flag.map(["good"] * 4, progress=False),
+    }
+    results: dict[str, list[Any]] = {}
+    threads = [
+        threading.Thread(target=lambda k=k, c=c: results.update({k: c()}), daemon=True)
+        for k, c in calls.items()
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=240)
+    assert sorted(results) == sorted(calls), "a call never got its outputs"
+    words, numbers, flags = results["words"], results["numbers"], results["flags"]
+    assert len(words) == 6 and all(w.isalpha() and len(w) == 6 for w in words)
+    assert len(numbers) == 6 and all(n.isdigit() and len(n) == 6 for n in numbers)
+    assert len(flags) == 4 and all(isinstance(f, bool) for f in flags)
+
+
+def test_building_an_engine_leaves_the_environment_alone(tiny_model: Any) -> None:
+    """The V1 model runner is chosen for the build only (vLLM reads it from the
+    environment); the process's environment is what it was before."""
+    assert os.environ.get("VLLM_USE_V2_MODEL_RUNNER") == RUNNER_AT_START
+    assert typedgen.generate.regex(tiny_model, "[0-9]{3}")("x", max_tokens=8).isdigit()
 
 
 def test_lora_needs_enable_lora_and_a_folder(tiny_model: Any, tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """typedgen models on vLLM: engines built with typedgen's logits processor registered.
 
-:class:`VLLM` drives an in-process ``vllm.LLM`` (one caller at a time, a lock per model);
+:class:`VLLM` drives an in-process ``vllm.LLM`` (one caller at a time, a lock per engine,
+shared by every model that wraps it);
 :class:`AsyncVLLM` drives vLLM's ``AsyncLLM``, whose engine runs every concurrent request in one
 batch. Both implement :class:`typedgen.models.Model`.
 """
@@ -9,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import copy
 import importlib
 import itertools
 import os
 import queue
 import threading
+import weakref
 from collections.abc import (
     AsyncIterator,
     Callable,
@@ -24,9 +28,9 @@ from collections.abc import (
     Sequence,
 )
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 
-from typedgen._errors import ModelError
+from typedgen._errors import ModelError, UsageError
 from typedgen.models._base import Adapter, Completion, Delta, check_batch
 from typedgen.processors import PROCESSOR_FQCN
 
@@ -69,54 +73,99 @@ def vllm(
     ``logits_processors`` are kept, and ours is added after them unless one of them is ours (or
     a subclass of it).
 
-    vLLM's model runner V2 (the CUDA default in vLLM 0.32) takes another processor interface;
-    unless ``VLLM_USE_V2_MODEL_RUNNER`` is already set, this sets it to ``0`` in the process
-    environment so the engine uses the V1 runner, which runs typedgen's processor.
+    vLLM's model runner V2 (the CUDA default in vLLM 0.32) takes another processor interface,
+    so the engine is built with the V1 runner, which runs typedgen's processor, unless
+    ``VLLM_USE_V2_MODEL_RUNNER`` is set (see :func:`_v1_model_runner`); the process
+    environment is left as it was.
     """
     processors = list(llm_kwargs.pop("logits_processors", None) or [])
     if not any(_is_ours(p) for p in processors):
         processors.append(PROCESSOR_FQCN)
-    os.environ.setdefault("VLLM_USE_V2_MODEL_RUNNER", "0")
-    if engine == "async":
-        return AsyncVLLM.build(str(model), logits_processors=processors, **llm_kwargs)
-    if engine != "sync":
-        raise ModelError(f"engine must be 'sync' or 'async', got {engine!r}")
-    from vllm import LLM
+    if engine not in ("sync", "async"):
+        raise UsageError(f"engine must be 'sync' or 'async', got {engine!r}")
+    with _v1_model_runner():
+        if engine == "async":
+            return AsyncVLLM.build(str(model), logits_processors=processors, **llm_kwargs)
+        from vllm import LLM
 
-    return VLLM(LLM(str(model), logits_processors=processors, **llm_kwargs))
+        return VLLM(LLM(str(model), logits_processors=processors, **llm_kwargs))
 
 
-class _Adapters:
-    """LoRA adapters by folder: each distinct adapter (folder, and the modification time of its
-    files) gets its own id, so switching adapters, or loading a folder whose files changed,
-    never serves a stale one."""
+_RUNNER = "VLLM_USE_V2_MODEL_RUNNER"
+_ENVIRON_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _v1_model_runner() -> Iterator[None]:
+    """``VLLM_USE_V2_MODEL_RUNNER=0`` while an engine is built, then the environment as it was
+    (a value the caller set is kept and used). Builds take turns, so two never race on the
+    variable; for the length of a build, other threads of the process see it too.
+
+    vLLM 0.32 takes the runner choice from the environment only: ``VllmConfig`` reads it
+    through ``vllm.envs`` in a property, and no engine argument sets it. Everything that
+    depends on it is decided while the engine is built: the engine core started in a process
+    of its own inherits the environment then, and one in this process makes vLLM keep the
+    environment variables it has read from then on (``vllm.envs.enable_envs_cache``).
+    """
+    with _ENVIRON_LOCK:
+        if _RUNNER in os.environ:
+            yield
+            return
+        os.environ[_RUNNER] = "0"
+        try:
+            yield
+        finally:
+            os.environ.pop(_RUNNER, None)
+
+
+class _Shared:
+    """What every typedgen model on one vLLM engine shares, however many wrap it
+    (``VLLM(llm)`` twice, the models :meth:`_Engine.load_lora` returns): the lock that makes
+    calls into a ``vllm.LLM`` take turns, the request ids, and the LoRA ids. Each distinct
+    adapter (folder, and the modification time of its files) gets its own id, so switching
+    adapters, or loading a folder whose files changed, never serves a stale one."""
 
     def __init__(self, config: VllmConfig) -> None:
-        self._enabled = config.lora_config is not None
-        self._ids: dict[tuple[str, int], int] = {}
-        self.default: LoRARequest | None = None
+        self.lock = threading.Lock()
+        self.request_ids = itertools.count()
+        self._lora_enabled = config.lora_config is not None
+        self._lora_ids: dict[tuple[str, int], int] = {}
+        self._lora_lock = threading.Lock()  # not the engine's: a call may hold that one long
 
-    def request(self, path: Adapter | None) -> LoRARequest | None:
-        """The ``LoRARequest`` for the adapter in folder ``path``; ``None``: the default."""
-        if path is None:
-            return self.default
+    def adapter(self, path: Adapter) -> LoRARequest:
+        """The ``LoRARequest`` for the adapter in folder ``path``."""
         from vllm.lora.request import LoRARequest
 
-        if not self._enabled:
+        if not self._lora_enabled:
             raise ModelError("LoRA adapters need an engine built with enable_lora=True")
         folder = Path(path).resolve()
         if not folder.is_dir():
             raise ModelError(f"no LoRA adapter folder at {str(folder)!r}")
         stamp = max((f.stat().st_mtime_ns for f in folder.iterdir() if f.is_file()), default=0)
-        lora_id = self._ids.setdefault((str(folder), stamp), len(self._ids) + 1)
+        with self._lora_lock:
+            lora_id = self._lora_ids.setdefault((str(folder), stamp), len(self._lora_ids) + 1)
         return LoRARequest(f"typedgen-{lora_id}", lora_id, str(folder))
+
+
+_SHARED: weakref.WeakKeyDictionary[Any, _Shared] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared(engine: Any, config: VllmConfig) -> _Shared:
+    """The state shared by the models on ``engine`` (a ``vllm.LLM`` or ``AsyncLLM``), kept as
+    long as the engine lives."""
+    with _SHARED_LOCK:
+        shared = _SHARED.get(engine)
+        if shared is None:
+            shared = _SHARED[engine] = _Shared(config)
+        return shared
 
 
 class _Engine:
     """What both vLLM models share: the check that the processor is registered, chat
     rendering, LoRA adapters and the conversion of vLLM's outputs."""
 
-    def __init__(self, config: VllmConfig, tokenizer: Any) -> None:
+    def __init__(self, engine: Any, config: VllmConfig, tokenizer: Any) -> None:
         registered = config.model_config.logits_processors or []
         if not any(_is_ours(p) for p in registered):
             raise ModelError(
@@ -125,8 +174,8 @@ class _Engine:
                 f"logits_processors=[{PROCESSOR_FQCN!r}]"
             )
         self._tokenizer = tokenizer
-        self._adapters = _Adapters(config)
-        self._ids = itertools.count()
+        self._shared = _shared(engine, config)
+        self._lora: LoRARequest | None = None
 
     @property
     def tokenizer(self) -> Any:
@@ -135,14 +184,26 @@ class _Engine:
 
     @property
     def lora(self) -> LoRARequest | None:
-        """The LoRA adapter that generations use when a call names none."""
-        return self._adapters.default
+        """The LoRA adapter that this model's calls use when they name none."""
+        return self._lora
 
-    def load_lora(self, path: Adapter | None) -> None:
-        """Use the LoRA adapter in folder ``path`` for later generations that name none
-        (``lora=`` of a call overrides it); ``None`` stops using one. The engine must have been
-        built with ``enable_lora=True``."""
-        self._adapters.default = None if path is None else self._adapters.request(path)
+    def load_lora(self, path: Adapter | None) -> Self:
+        """A model on the same engine whose calls use the LoRA adapter in folder ``path``
+        when they name none (``None``: the base model); ``lora=`` of a call still overrides
+        it. This model is not changed, so generators and typed functions built on it keep
+        what they had. The engine must have been built with ``enable_lora=True``.
+
+        The returned model shares the engine, its lock and its adapter ids with this one
+        (closing one closes the engine of both). Outlines' ``load_lora`` switched the model
+        it was called on; here, use the model it returns (``model = model.load_lora(path)``).
+        """
+        adapted = copy.copy(self)
+        adapted._lora = None if path is None else self._shared.adapter(path)
+        return adapted
+
+    def _adapter(self, path: Adapter | None) -> LoRARequest | None:
+        """The ``LoRARequest`` of a call's ``lora=`` (``None``: this model's own)."""
+        return self._lora if path is None else self._shared.adapter(path)
 
     def render_chat(self, messages: Sequence[Mapping[str, str]]) -> str | None:
         """The prompt text for chat ``messages`` through the tokenizer's chat template
@@ -156,7 +217,7 @@ class _Engine:
         return str(rendered)
 
     def _request_id(self) -> str:
-        return f"typedgen-{next(self._ids)}"
+        return f"typedgen-{next(self._shared.request_ids)}"
 
 
 def _with_kind(params: SamplingParams, kind: str) -> SamplingParams:
@@ -209,15 +270,16 @@ class VLLM(_Engine):
     :func:`typedgen.models.vllm`); otherwise :class:`~typedgen.ModelError` says how to build it.
 
     The engine serves one call at a time: calls from several threads (and the asynchronous
-    methods, which run in worker threads) take turns on a lock of the model, and a stream holds
-    it until it ends or is closed. Batches (``generate`` with many prompts) are where the
-    engine's throughput is; for concurrent callers use :class:`AsyncVLLM`.
+    methods, which run in worker threads) take turns on a lock of the engine, shared by every
+    model that wraps the same ``vllm.LLM``, and a stream holds it until it ends or is closed.
+    Typed functions and generators call the model, so they take turns too. Batches
+    (``generate`` with many prompts) are where the engine's throughput is; for concurrent
+    callers use :class:`AsyncVLLM`.
     """
 
     def __init__(self, llm: LLM) -> None:
-        super().__init__(llm.llm_engine.vllm_config, llm.get_tokenizer())
+        super().__init__(llm, llm.llm_engine.vllm_config, llm.get_tokenizer())
         self.llm = llm
-        self._lock = threading.Lock()
 
     def generate(
         self,
@@ -229,10 +291,10 @@ class VLLM(_Engine):
     ) -> list[list[Completion]]:
         """Run ``prompts`` as one vLLM batch; see :meth:`typedgen.models.Model.generate`."""
         check_batch(prompts, params)
-        adapter = self._adapters.request(lora)
+        adapter = self._adapter(lora)
         engine = self.llm.llm_engine
         results: list[list[Completion]] = [[] for _ in prompts]
-        with self._lock:
+        with self._shared.lock:
             pending: dict[str, int] = {}
             try:
                 for i, (prompt, p) in enumerate(zip(prompts, params, strict=True)):
@@ -263,12 +325,12 @@ class VLLM(_Engine):
         self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
     ) -> Iterator[Delta]:
         """The output of one prompt as it is generated; see
-        :meth:`typedgen.models.Model.stream`. The model's lock is held until the stream ends or
+        :meth:`typedgen.models.Model.stream`. The engine's lock is held until the stream ends or
         is closed."""
         _single(params)
-        adapter = self._adapters.request(lora)
+        adapter = self._adapter(lora)
         engine = self.llm.llm_engine
-        with self._lock:
+        with self._shared.lock:
             request_id = self._request_id()
             try:
                 engine.add_request(
@@ -291,7 +353,7 @@ class VLLM(_Engine):
     async def agenerate(
         self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
     ) -> list[Completion]:
-        """One prompt in a worker thread (calls take turns on the model's lock)."""
+        """One prompt in a worker thread (calls take turns on the engine's lock)."""
         (completions,) = await asyncio.to_thread(self.generate, [prompt], [params], lora=lora)
         return completions
 
@@ -317,7 +379,7 @@ class AsyncVLLM(_Engine):
     """
 
     def __init__(self, engine: AsyncLLM, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(engine.vllm_config, engine.get_tokenizer())
+        super().__init__(engine, engine.vllm_config, engine.get_tokenizer())
         self.engine = engine
         self._loop = loop
 
@@ -404,7 +466,7 @@ class AsyncVLLM(_Engine):
     ) -> list[Completion]:
         """One prompt's completions; concurrent calls share the engine's batch, and cancelling
         the awaiting task aborts the request."""
-        future = self._submit(self._final(prompt, params, self._adapters.request(lora)))
+        future = self._submit(self._final(prompt, params, self._adapter(lora)))
         return await asyncio.wrap_future(future)
 
     def generate(
@@ -418,7 +480,7 @@ class AsyncVLLM(_Engine):
         """All ``prompts`` at once in the engine's batch; waits for them (an interrupt aborts
         those still running)."""
         check_batch(prompts, params)
-        adapter = self._adapters.request(lora)
+        adapter = self._adapter(lora)
 
         async def one(i: int) -> list[Completion]:
             completions = await self._final(prompts[i], params[i], adapter)
@@ -440,7 +502,7 @@ class AsyncVLLM(_Engine):
     ) -> Iterator[Delta]:
         """The output as it is generated, for a synchronous caller."""
         _single(params)
-        adapter = self._adapters.request(lora)
+        adapter = self._adapter(lora)
         deltas: queue.Queue[Delta | BaseException | None] = queue.Queue()
 
         async def pump() -> None:
@@ -468,7 +530,7 @@ class AsyncVLLM(_Engine):
     ) -> AsyncIterator[Delta]:
         """The output as it is generated, for a coroutine of any event loop."""
         _single(params)
-        adapter = self._adapters.request(lora)
+        adapter = self._adapter(lora)
         caller = asyncio.get_running_loop()
         deltas: asyncio.Queue[Delta | BaseException | None] = asyncio.Queue()
 
