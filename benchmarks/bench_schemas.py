@@ -9,9 +9,11 @@ token bytes (typedgen's Vocabulary of a 32k SentencePiece tokenizer):
 * **compiled** or refused (typedgen: the ``SchemaError`` reason; peers: their error), within
   ``--timeout`` seconds (a forked child per engine and schema is killed after it);
 * **TTFM**: time to first mask, from the schema to the first filled bitmask (typedgen: schema →
-  regex → DFA → mask, nothing cached);
+  regex or grammar → automaton → mask, nothing cached; the ``lark`` package that reads grammars
+  is loaded once before, as it is in a serving process);
 * **accepted**: every ``valid: true`` instance, written compactly, is accepted token by token and
-  then EOS;
+  then EOS; the mask before each of its tokens is filled and timed (**mask p50 / p99**, first
+  visits of states included);
 * **walks**: ``--walks`` random token walks (uniform over the allowed tokens, or, part of the
   time, over the allowed closing, structural or one-byte tokens so that walks end; EOS taken when
   allowed with probability
@@ -32,8 +34,16 @@ data's own order, not reordered into schema order): typedgen, llguidance and xgr
 object members in schema order, so an instance whose members come in another order is rejected
 by each of them alike.
 
+Engine ``typedgen`` is :func:`typedgen.compile_json_schema`, which takes the grammar path for
+recursive schemas and regexes too large for the regex path; ``typedgen-regex`` and
+``typedgen-grammar`` force one path (``json_schema_to_regex`` + ``compile_regex``,
+``json_schema_to_grammar`` + ``compile_grammar``).  ``--compare-paths`` runs those two and
+prints, over the schemas both compile, TTFM and mask times by the size of the regex: the
+measurement behind the choice of ``compile_json_schema`` (``docs/json-schema.md``).
+
 Run: ``.venv/bin/python benchmarks/bench_schemas.py [--subsets Github_easy Kubernetes]
-[--limit 100] [--engines typedgen xgrammar llguidance outlines_core] [--walks 20]``.
+[--limit 100] [--engines typedgen xgrammar llguidance outlines_core] [--walks 20]
+[--compare-paths]``.
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ from __future__ import annotations
 import argparse
 import collections
 import glob
+import itertools
 import json
 import multiprocessing
 import os
@@ -62,13 +73,30 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_fsm import LLGuidance, OutlinesCore, XGrammar, instance_ids
 
-from typedgen import SchemaError, Vocabulary, json_schema_to_regex
-from typedgen._compiler import compile_regex
+from typedgen import (
+    SchemaError,
+    Vocabulary,
+    compile_grammar,
+    compile_json_schema,
+    compile_regex,
+    json_schema_to_grammar,
+    json_schema_to_regex,
+)
+from typedgen._compiler import json_schema_path
+from typedgen._schema.regex_text import regex_size
 from typedgen.testing import load_tokenizer
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "maskbench-public"
 SUITE = DATA.parent / "json-schema-test-suite"
 SUITE_SUBSET = "JSON-Schema-Test-Suite"
+TYPEDGEN: dict[str, str | None] = {
+    "typedgen": None,
+    "typedgen-regex": "regex",
+    "typedgen-grammar": "grammar",
+}
+"""typedgen's engines: the path compile_json_schema chooses (None), or the one forced."""
+SIZE_BUCKETS = (0, 1_000, 10_000, 100_000, 300_000, 1_000_001)
+"""Regex sizes (``regex_size`` units) at which ``--compare-paths`` splits its table."""
 
 
 @dataclass
@@ -81,6 +109,9 @@ class Outcome:
     walks: int = 0
     unsound: int = 0
     capped: int = 0
+    path: str = ""  # typedgen: "regex" or "grammar"
+    size: int = 0  # typedgen-regex: the regex size (typedgen._json_schema.regex_size)
+    masks: list[float] = field(default_factory=list)  # seconds of each mask filled
     examples: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
 
@@ -95,6 +126,7 @@ class Outcome:
 class Matcher:
     """A compiled schema in one engine: masks, token steps, acceptance."""
 
+    def fill(self) -> None: ...  # the engine's own bitmask of the current state
     def mask(self) -> np.ndarray: ...  # bool array over the vocabulary
     def step(self, token: int) -> bool: ...
     def accepts_eos(self) -> bool: ...
@@ -108,15 +140,24 @@ def _bits(words: np.ndarray, size: int) -> np.ndarray:
 
 
 class TypedgenMatcher(Matcher):
-    def __init__(self, schema: Any, vocab: Vocabulary) -> None:
+    def __init__(self, schema: Any, vocab: Vocabulary, path: str | None) -> None:
+        """``path``: ``None`` for the path compile_json_schema takes, or the one forced."""
         self.vocab = vocab
         self.out = np.zeros((1, (vocab.size + 31) // 32), dtype=np.int32)
-        self.guide = compile_regex(json_schema_to_regex(schema), vocab)
+        if path == "regex":
+            self.guide = compile_regex(json_schema_to_regex(schema), vocab)
+        elif path == "grammar":
+            self.guide = compile_grammar(json_schema_to_grammar(schema), vocab)
+        else:
+            self.guide = compile_json_schema(schema, vocab)
         self.state = self.guide.initial_state
         self.guide.fill_bitmask(self.state, self.out)
 
-    def mask(self) -> np.ndarray:
+    def fill(self) -> None:
         self.guide.fill_bitmask(self.state, self.out)
+
+    def mask(self) -> np.ndarray:
+        self.fill()
         return _bits(self.out, self.vocab.size)
 
     def step(self, token: int) -> bool:
@@ -141,8 +182,11 @@ class XGrammarMatcher(Matcher):
         self.matcher = engine.xgr.GrammarMatcher(compiled)
         self.matcher.fill_next_token_bitmask(engine.out)
 
-    def mask(self) -> np.ndarray:
+    def fill(self) -> None:
         self.matcher.fill_next_token_bitmask(self.engine.out)
+
+    def mask(self) -> np.ndarray:
+        self.fill()
         return _bits(self.engine.out.numpy(), self.engine.vocab_size)
 
     def step(self, token: int) -> bool:
@@ -168,8 +212,11 @@ class LLGuidanceMatcher(Matcher):
         if self.matcher.is_error():
             raise ValueError(self.matcher.get_error())
 
-    def mask(self) -> np.ndarray:
+    def fill(self) -> None:
         self.engine.fill(self.matcher, self.engine.out)
+
+    def mask(self) -> np.ndarray:
+        self.fill()
         return _bits(self.engine.out, self.engine.vocab_size)
 
     def step(self, token: int) -> bool:
@@ -192,8 +239,11 @@ class OutlinesMatcher(Matcher):
         self.guide = engine.oc.Guide(self.index)
         self.guide.write_mask_into(engine.out.ctypes.data, engine.out.size, 4)
 
-    def mask(self) -> np.ndarray:
+    def fill(self) -> None:
         self.guide.write_mask_into(self.engine.out.ctypes.data, self.engine.out.size, 4)
+
+    def mask(self) -> np.ndarray:
+        self.fill()
         return _bits(self.engine.out, self.engine.vocab_size)
 
     def step(self, token: int) -> bool:
@@ -247,10 +297,12 @@ class Bench:
                 engine.vocab_size = self.vocab.size
                 engine.eos = self.eos
                 self.engines[name] = engine
+        if any(name in TYPEDGEN for name in args.engines):  # lark read once, as when serving
+            compile_grammar('start: "a"', self.vocab)
 
     def matcher(self, engine: str, schema: Any) -> Matcher:
-        if engine == "typedgen":
-            return TypedgenMatcher(schema, self.vocab)
+        if engine in TYPEDGEN:
+            return TypedgenMatcher(schema, self.vocab, TYPEDGEN[engine])
         cls = {
             "xgrammar": XGrammarMatcher,
             "llguidance": LLGuidanceMatcher,
@@ -274,6 +326,10 @@ class Bench:
             return outcome
         outcome.ttfm = time.perf_counter() - t0
         outcome.compiled = True
+        if engine == "typedgen":
+            outcome.path = json_schema_path(schema)[0]
+        elif engine == "typedgen-regex":
+            outcome.size = regex_size(json_schema_to_regex(schema))
         for test in case["tests"]:
             if not test["valid"]:
                 continue
@@ -285,7 +341,7 @@ class Bench:
             except (RuntimeError, KeyError, IndexError):
                 outcome.valid -= 1  # not tokenizable exactly: no verdict for any engine
                 continue
-            if all(matcher.step(t) for t in ids) and matcher.accepts_eos():
+            if all(_timed_step(matcher, t, outcome.masks) for t in ids) and matcher.accepts_eos():
                 outcome.accepted += 1
             elif len(outcome.rejected) < 2:
                 outcome.rejected.append(text[:300])
@@ -327,6 +383,14 @@ class Bench:
                 if len(outcome.examples) < 2:
                     outcome.examples.append(bytes(data)[:200].decode(errors="replace"))
         return outcome
+
+
+def _timed_step(matcher: Matcher, token: int, masks: list[float]) -> bool:
+    """Fills the mask of the current state (timed into ``masks``), then steps over ``token``."""
+    t0 = time.perf_counter()
+    matcher.fill()
+    masks.append(time.perf_counter() - t0)
+    return matcher.step(token)
 
 
 def _validator(schema: Any) -> Any:
@@ -381,8 +445,7 @@ def measure_with_timeout(bench: Bench, engine: str, case: dict[str, Any]) -> Out
     child.join()
     if data is None:
         return Outcome(error=f"timeout ({bench.args.timeout:g} s) or crash")
-    examples, rejected = data.pop("examples"), data.pop("rejected")
-    return Outcome(**data, examples=examples, rejected=rejected)
+    return Outcome(**data)
 
 
 # --- driver ------------------------------------------------------------------------------------
@@ -468,6 +531,60 @@ def _detail(engine: str, name: str, outcome: Outcome, cyclic: bool) -> str:
     return f"{tag} {'; '.join(parts)}"
 
 
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+def _us(seconds: float) -> str:
+    return f"{1e6 * seconds:.0f} µs"
+
+
+def compare_paths(pairs: list[tuple[Outcome, Outcome]]) -> str:
+    """The (typedgen-regex, typedgen-grammar) outcomes of the schemas both compile, by regex
+    size: TTFM p50 of each path and how often the grammar is faster to its first mask, masks
+    along the valid instances (p50, p99, mean) and the valid instances accepted."""
+    body: list[list[object]] = []
+    for low, high in itertools.pairwise(SIZE_BUCKETS):
+        both = [(r, g) for r, g in pairs if r.compiled and g.compiled and low <= r.size < high]
+        if not both:
+            continue
+        regex = [m for r, _ in both for m in r.masks]
+        grammar = [m for _, g in both for m in g.masks]
+        body.append(
+            [
+                f"{low:,} to {high - 1:,}",
+                len(both),
+                f"{1000 * statistics.median(r.ttfm for r, _ in both):.1f} ms",
+                f"{1000 * statistics.median(g.ttfm for _, g in both):.1f} ms",
+                sum(g.ttfm < r.ttfm for r, g in both),
+                f"{_us(_quantile(regex, 0.5))} / {_us(_quantile(grammar, 0.5))}",
+                f"{_us(_quantile(regex, 0.99))} / {_us(_quantile(grammar, 0.99))}",
+                f"{_us(statistics.fmean(regex or [0]))} / {_us(statistics.fmean(grammar or [0]))}",
+                f"{sum(r.accepted for r, _ in both)} / {sum(g.accepted for _, g in both)} "
+                f"of {sum(r.valid for r, _ in both)}",
+            ]
+        )
+    header = [
+        "regex size",
+        "schemas",
+        "TTFM p50 regex",
+        "TTFM p50 grammar",
+        "grammar faster",
+        "mask p50 regex / grammar",
+        "mask p99",
+        "mask mean",
+        "valid accepted",
+    ]
+    only = [
+        sum(r.compiled and not g.compiled for r, g in pairs),
+        sum(g.compiled and not r.compiled for r, g in pairs),
+    ]
+    return table(header, body) + (
+        f"\n\nCompiled by the regex path only: {only[0]}; by the grammar path only: {only[1]}."
+    )
+
+
 def table(header: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
@@ -488,6 +605,12 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument(
+        "--compare-paths",
+        action="store_true",
+        help="measure typedgen's regex and grammar paths on each schema (engines typedgen-regex "
+        "typedgen-grammar) and print their times by regex size",
+    )
+    parser.add_argument(
         "--details",
         action="store_true",
         help="list every schema that an engine does not cover soundly, with the cause",
@@ -496,6 +619,8 @@ def main() -> None:
         "--json", type=Path, default=None, help="also write the figures of each subset here"
     )
     args = parser.parse_args()
+    if args.compare_paths:
+        args.engines = ["typedgen-regex", "typedgen-grammar"]
     if not args.data.is_dir():
         raise SystemExit(f"no MaskBench data at {args.data}")
     by_subset = load_cases(args.data, args.suite)
@@ -505,6 +630,7 @@ def main() -> None:
     summary: list[list[object]] = []
     recursion: dict[str, int] = {}
     measured: dict[str, dict[str, dict[str, object]]] = {}
+    pairs: list[tuple[Outcome, Outcome]] = []
     for subset in subsets:
         rows: dict[str, list[Outcome]] = {e: [] for e in args.engines}
         recursion[subset] = 0
@@ -514,23 +640,28 @@ def main() -> None:
             for engine in args.engines:
                 outcome = measure_with_timeout(bench, engine, case)
                 rows[engine].append(outcome)
-                if engine == "typedgen" and not outcome.compiled:
+                if engine in TYPEDGEN and not outcome.compiled:
                     reasons[outcome.error[:110]] += 1
                 if args.details and not outcome.sound:
                     print(_detail(engine, name, outcome, cyclic), flush=True)
+        if args.compare_paths:
+            pairs += zip(rows["typedgen-regex"], rows["typedgen-grammar"], strict=True)
         print(f"\n### {subset} ({len(rows[args.engines[0]])} schemas)\n")
         body = []
         for engine, outcomes in rows.items():
             ttfm = [o.ttfm for o in outcomes if o.compiled]
+            masks = [m for o in outcomes for m in o.masks]
             body.append(
                 [
                     engine,
                     f"{100 * sum(o.compiled for o in outcomes) / max(1, len(outcomes)):.0f} %",
                     f"{100 * sum(o.sound for o in outcomes) / max(1, len(outcomes)):.0f} %",
                     f"{1000 * statistics.median(ttfm):.1f} ms" if ttfm else "-",
+                    f"{_us(_quantile(masks, 0.5))} / {_us(_quantile(masks, 0.99))}",
                     f"{sum(o.accepted for o in outcomes)}/{sum(o.valid for o in outcomes)}",
                     f"{sum(o.unsound for o in outcomes)}/{sum(o.walks for o in outcomes)}",
                     str(sum(o.capped for o in outcomes)),
+                    str(sum(o.path == "grammar" for o in outcomes)) if engine == "typedgen" else "",
                 ]
             )
             summary.append([subset, engine, body[-1][2]])
@@ -547,9 +678,11 @@ def main() -> None:
                     "compiled",
                     "sound coverage",
                     "TTFM p50",
+                    "mask p50 / p99",
                     "valid accepted",
                     "unsound walks",
                     "walks capped",
+                    "grammar path",
                 ],
                 body,
             )
@@ -558,6 +691,9 @@ def main() -> None:
             examples = [e for o in outcomes for e in o.examples]
             if examples:
                 print(f"- {engine} unsound walk: `{examples[0][:120]}`")
+    if args.compare_paths:
+        print("\n### typedgen's regex and grammar paths, by regex size\n")
+        print(compare_paths(pairs))
     print("\n### Top refusal reasons (typedgen)\n")
     print(table(["count", "reason"], [[n, r] for r, n in reasons.most_common(15)]))
     print("\n### Recursive schemas (a $ref cycle) per subset\n")
