@@ -16,7 +16,9 @@ that describe bad input also derive from the builtin a caller would expect::
     ├── VocabularyError(ValueError)       a tokenizer's vocabulary cannot be mapped to bytes
     ├── GuideError(ValueError)            a token that the guide does not allow was fed to it
     ├── ModelError(RuntimeError)          a model cannot be built, loaded or used as asked
-    │   └── ModelNotInstalledError        the embedded default model's package is missing
+    │   ├── ModelNotInstalledError        the embedded default model's package is missing
+    │   └── ServerError                   an OpenAI-compatible server failed a request, or
+    │                                     cannot enforce constraints (no typedgen processor)
     ├── GenerationError(RuntimeError)     generation ended before the constraint was complete,
     │   │                                 or produced text the target type rejects (raw text kept)
     │   └── TruncatedGenerationError      cut by max_tokens / a stop string: raw text attached
@@ -38,6 +40,7 @@ __all__ = [
     "NotSupportedError",
     "RegexError",
     "SchemaError",
+    "ServerError",
     "StateLimitError",
     "TruncatedGenerationError",
     "TypedgenError",
@@ -144,6 +147,16 @@ class ModelError(TypedgenError, RuntimeError):
 
 class ModelNotInstalledError(ModelError):
     """The package that carries the embedded default model is not installed."""
+
+
+class ServerError(ModelError):
+    """An OpenAI-compatible server (:func:`typedgen.models.openai`) could not be reached,
+    refused or failed a request, or runs without typedgen's logits processor (so it would
+    return unconstrained text). ``status`` is the HTTP status, ``None`` when no reply came."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message if status is None else f"{message} (HTTP {status})")
+        self.status = status
 
 
 class GenerationError(TypedgenError, RuntimeError):

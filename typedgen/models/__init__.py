@@ -3,9 +3,11 @@
 :class:`Model` is the protocol that generators and typed functions use (chat rendering, batch,
 single, streaming, synchronous and asynchronous; its docstring says what an implementation
 guarantees); :class:`VLLM` (``vllm.LLM``) and :class:`AsyncVLLM` (vLLM's ``AsyncLLM``)
-implement it, built by :func:`vllm`; :func:`default` is the embedded default model.
+implement it, built by :func:`vllm`; :class:`OpenAI`, built by :func:`openai`, implements it
+over vLLM's OpenAI-compatible server; :func:`default` is the embedded default model.
 
-This package imports vLLM only when an engine is built.
+This package imports vLLM only when an engine is built, and the ``openai`` package only when
+an :class:`OpenAI` model is.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, Literal, overload
 
 from typedgen.models._base import Adapter, Completion, Delta, Model
 from typedgen.models._default import cache_dir, default_model_path
+from typedgen.models._openai import OpenAI, openai
 from typedgen.models._vllm import VLLM, AsyncVLLM, vllm
 
 __all__ = [
@@ -23,9 +26,11 @@ __all__ = [
     "Completion",
     "Delta",
     "Model",
+    "OpenAI",
     "cache_dir",
     "default",
     "default_model_path",
+    "openai",
     "vllm",
 ]
 
