@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from typedgen._fsm import Guide
     from typedgen._function import Failure, fn
     from typedgen._matcher import Matcher
+    from typedgen._prompt import Task, default_prompt, describe
     from typedgen._schema import Whitespace, json_schema_to_grammar, json_schema_to_regex
     from typedgen._types import schema_of
     from typedgen._vocab import Vocabulary
@@ -57,6 +58,7 @@ __all__ = [
     "SchemaError",
     "ServerError",
     "StateLimitError",
+    "Task",
     "TruncatedGenerationError",
     "TypedgenError",
     "UsageError",
@@ -67,6 +69,8 @@ __all__ = [
     "compile_grammar",
     "compile_json_schema",
     "compile_regex",
+    "default_prompt",
+    "describe",
     "fn",
     "generate",
     "grammars",
@@ -83,11 +87,14 @@ _LAZY: dict[str, str] = {
     "Failure": "typedgen._function",
     "Guide": "typedgen._fsm",
     "Matcher": "typedgen._matcher",
+    "Task": "typedgen._prompt",
     "Vocabulary": "typedgen._vocab",
     "Whitespace": "typedgen._schema",
     "compile_grammar": "typedgen._compiler",
     "compile_json_schema": "typedgen._compiler",
     "compile_regex": "typedgen._compiler",
+    "default_prompt": "typedgen._prompt",
+    "describe": "typedgen._prompt",
     "fn": "typedgen._function",
     "json_schema_to_grammar": "typedgen._schema",
     "json_schema_to_regex": "typedgen._schema",

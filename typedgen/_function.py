@@ -21,7 +21,6 @@ import asyncio
 import dataclasses
 import functools
 import inspect
-import json
 import typing
 from collections.abc import (
     AsyncIterator,
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, ove
 
 from typedgen import generate
 from typedgen._errors import GenerationError, TypedgenError, UsageError
+from typedgen._prompt import PromptForm, Task, default_prompt
 from typedgen._schema import Whitespace
 from typedgen._types import target_of
 from typedgen.models import Completion, Model, default
@@ -52,30 +52,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 DEFAULT_MAX_TOKENS = 512
-
-
-_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions"})
-_DATA = frozenset({"enum", "const", "default", "examples"})  # JSON values, not schemas
-
-
-def _without_titles(schema: Any) -> Any:
-    """``schema`` without its ``title`` annotations, for the prompt: small models copy titles
-    into their answers (``"title": "Invoice"``). Property names called ``title`` are kept."""
-    if isinstance(schema, list):
-        return [_without_titles(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    return {
-        key: (
-            {name: _without_titles(sub) for name, sub in value.items()}
-            if key in _SCHEMA_MAPS and isinstance(value, dict)
-            else value
-            if key in _DATA
-            else _without_titles(value)
-        )
-        for key, value in schema.items()
-        if key != "title"
-    }
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -119,6 +95,7 @@ class _Body(Generic[R]):
         sampling_params: SamplingParams | None,
         whitespace: Whitespace | None,
         finish_within_budget: bool,
+        prompt: PromptForm,
     ) -> None:
         doc = inspect.getdoc(func)
         if not doc:
@@ -141,6 +118,7 @@ class _Body(Generic[R]):
         self._sampling_params = sampling_params
         self._whitespace = whitespace
         self._finish_within_budget = finish_within_budget
+        self._form = prompt
         self._generator: generate.Generator[R] | None = None
 
     @property
@@ -154,15 +132,14 @@ class _Body(Generic[R]):
         """The prompt for a call with these arguments."""
         bound = self.signature.bind(*args, **kwargs)
         bound.apply_defaults()
-        lines = [self.instruction, ""]
-        for name, value in bound.arguments.items():
-            shown = value if isinstance(value, str) else json.dumps(value, default=str)
-            lines.append(f"{name}: {shown}")
-        schema = json.dumps(_without_titles(target_of(self.return_type).schema))
-        lines += ["", f"Answer with JSON that follows this JSON Schema: {schema}"]
-        user = "\n".join(lines)
-        rendered = self.model.render_chat([{"role": "user", "content": user}])
-        return user + "\n" if rendered is None else rendered
+        task = Task(
+            self.instruction, bound.arguments, self.return_type, target_of(self.return_type).schema
+        )
+        messages = self._form(task)
+        rendered = self.model.render_chat(messages)
+        if rendered is None:
+            return "\n\n".join(m["content"] for m in messages) + "\n"
+        return rendered
 
     def prompt_of(self, item: Any) -> str:
         """The prompt for one input of :meth:`TypedFunction.map`: the argument itself when the
@@ -377,6 +354,7 @@ def fn(
     sampling_params: SamplingParams | None = None,
     whitespace: Whitespace | None = None,
     finish_within_budget: bool = True,
+    prompt: PromptForm = default_prompt,
 ) -> _Decorator: ...
 @overload
 def fn(
@@ -386,6 +364,7 @@ def fn(
     sampling_params: SamplingParams | None = None,
     whitespace: Whitespace | None = None,
     finish_within_budget: bool = True,
+    prompt: PromptForm = default_prompt,
 ) -> _Decorator: ...
 def fn(
     func: Callable[P, Any] | Model | None = None,
@@ -396,6 +375,7 @@ def fn(
     sampling_params: SamplingParams | None = None,
     whitespace: Whitespace | None = None,
     finish_within_budget: bool = True,
+    prompt: PromptForm = default_prompt,
 ) -> Any:
     """Make a typed function from a function with a docstring and a return annotation.
 
@@ -412,6 +392,11 @@ def fn(
     ``max_tokens`` (an endless list or string) is closed in its last tokens instead (see
     :class:`typedgen.generate.Generator`). False lets it be cut, raising
     :class:`~typedgen.TruncatedGenerationError` with the raw text.
+
+    ``prompt`` makes a call's chat messages from a :class:`~typedgen.Task` (the docstring, the
+    arguments, the return type and its schema); the default, :func:`typedgen.default_prompt`,
+    is the instruction, the arguments and a few words per field of the answer
+    (:func:`typedgen.describe`). :meth:`TypedFunction.prompt` shows the rendered text.
     """
     if isinstance(func, Model):
         if model is not None:
@@ -428,5 +413,6 @@ def fn(
         sampling_params=sampling_params,
         whitespace=whitespace,
         finish_within_budget=finish_within_budget,
+        prompt=prompt,
     )
     return decorator if func is None else decorator(func)

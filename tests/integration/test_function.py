@@ -48,6 +48,20 @@ def test_the_model_may_be_given_positionally(tiny_model: Any) -> None:
         typedgen.fn(tiny_model, model=tiny_model)  # type: ignore[call-overload]
 
 
+def test_a_typed_function_sends_the_prompt_of_its_form(tiny_model: Any) -> None:
+    def shout(task: typedgen.Task) -> list[dict[str, str]]:
+        return [{"role": "user", "content": f"{task.instruction.upper()} {task.arguments}"}]
+
+    @typedgen.fn(model=tiny_model, max_tokens=40, prompt=shout)
+    def read(line: str) -> Reading:
+        """Read the sensor value from the log line."""
+
+    prompt = read.prompt("t=23C")
+    assert "READ THE SENSOR VALUE FROM THE LOG LINE. {'line': 't=23C'}" in prompt
+    assert "JSON" not in prompt
+    assert isinstance(read("t=23C"), Reading)
+
+
 def test_async_typed_function(tiny_model: Any) -> None:
     @typedgen.fn(model=tiny_model, max_tokens=40)
     async def flag(text: str) -> bool:
