@@ -70,10 +70,16 @@ def peer_params(schema: dict[str, Any], *, max_tokens: int, compact: bool) -> Sa
 
 
 def typed_function(
-    model: VLLM, case: Any, *, max_tokens: int, finish_within_budget: bool = True
+    model: VLLM,
+    case: Any,
+    *,
+    max_tokens: int,
+    finish_within_budget: bool = True,
+    prompt: Any = None,
 ) -> Any:
     """The typed function of an extraction case: ``extract(text) -> case.target`` with the case's
-    instruction as its docstring (greedy, ``max_tokens``, ``finish_within_budget``)."""
+    instruction as its docstring (greedy, ``max_tokens``, ``finish_within_budget``, the
+    ``prompt`` form, typedgen's default one when None)."""
     import typedgen
 
     def extract(text: str) -> Any:
@@ -82,7 +88,10 @@ def typed_function(
     extract.__doc__ = case.instruction
     extract.__annotations__ = {"text": str, "return": case.target}
     return typedgen.fn(
-        model=model, max_tokens=max_tokens, finish_within_budget=finish_within_budget
+        model=model,
+        max_tokens=max_tokens,
+        finish_within_budget=finish_within_budget,
+        prompt=prompt or typedgen.default_prompt,
     )(extract)
 
 
@@ -107,12 +116,13 @@ def run_methods(
     options: Sequence[str],
 ) -> list[dict[str, Any]]:
     """Run the methods asked for with ``--methods``, one worker process per backend engine;
-    typedgen and unconstrained generation run in the first (xgrammar) engine."""
+    typedgen (its calls and batches) and unconstrained generation run in the first (xgrammar)
+    engine."""
     wanted = args.methods.split(",")
     unknown = set(wanted) - set(methods)
     if unknown:
         parser.error(f"unknown methods {sorted(unknown)}; choose from {list(methods)}")
-    shared = {"typedgen", "unconstrained"}
+    shared = {"typedgen", "batch", "unconstrained"}
     groups = [
         (backend, [m for m in wanted if m == backend or (i == 0 and m in shared)])
         for i, backend in enumerate(BACKENDS)
