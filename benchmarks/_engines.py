@@ -76,10 +76,11 @@ def typed_function(
     max_tokens: int,
     finish_within_budget: bool = True,
     prompt: Any = None,
+    whitespace: Any = None,
 ) -> Any:
     """The typed function of an extraction case: ``extract(text) -> case.target`` with the case's
     instruction as its docstring (greedy, ``max_tokens``, ``finish_within_budget``, the
-    ``prompt`` form, typedgen's default one when None)."""
+    ``prompt`` form and ``whitespace``, typedgen's defaults when None)."""
     import typedgen
 
     def extract(text: str) -> Any:
@@ -92,6 +93,7 @@ def typed_function(
         max_tokens=max_tokens,
         finish_within_budget=finish_within_budget,
         prompt=prompt or typedgen.default_prompt,
+        whitespace=whitespace,
     )(extract)
 
 

@@ -112,7 +112,7 @@ EXAMPLE_TYPE_SCHEMA = {
     },
 }
 EXAMPLE_TEXT = "Dana Reyes, 31, works as a nurse in Toronto."
-EXAMPLE_ANSWER = '{"name":"Dana Reyes","age":31,"city":"Toronto"}'
+EXAMPLE_ANSWER = '{"name": "Dana Reyes", "age": 31, "city": "Toronto"}'
 
 
 def example_prompt(task: Any) -> list[dict[str, str]]:
@@ -133,15 +133,26 @@ def example_prompt(task: Any) -> list[dict[str, str]]:
 
 
 def prompt_forms() -> dict[str, Any]:
+    """Prompt forms by name; ``NAME+space`` is NAME with a space allowed after ``:`` and ``,``
+    (and before and after the other structural characters) in the answer, as in ``json.dumps``
+    (``Whitespace.flexible(1)``); without it the answer is compact JSON."""
     import typedgen
 
-    return {
+    forms = {
         "fields": typedgen.default_prompt,
         "schema": schema_prompt,
         "text-first": text_first_prompt,
         "text-last": text_last_prompt,
         "fields+example": example_prompt,
     }
+    return forms | {f"{name}+space": form for name, form in forms.items()}
+
+
+def whitespace_of(form: str) -> Any:
+    """The typed functions' ``whitespace`` for a prompt form (None: typedgen's default)."""
+    import typedgen
+
+    return typedgen.Whitespace.flexible(1) if form.endswith("+space") else None
 
 
 # --- worker: generation inside one engine -----------------------------------------------------
@@ -156,12 +167,7 @@ def worker(args: argparse.Namespace) -> None:
     cases = CASES[: args.limit]
     compact = args.peer_whitespace == "compact"
     model = _engines.build_model(args.worker, max_num_seqs=len(cases), compact=compact)
-    functions = [
-        _engines.typed_function(
-            model, c, max_tokens=args.max_tokens, finish_within_budget=not args.typedgen_cut
-        )
-        for c in cases
-    ]
+    functions = _functions(model, cases, args, "fields")
     prompts = [f.prompt(c.text) for f, c in zip(functions, cases, strict=True)]
     if {"typedgen", "batch"} & set(args.methods.split(",")):
         _warm_up(model, functions, prompts)
@@ -169,20 +175,7 @@ def worker(args: argparse.Namespace) -> None:
     for method in args.methods.split(","):
         if method == "batch":
             for form in args.prompts.split(","):
-                batch = (
-                    functions
-                    if form == "fields"
-                    else [
-                        _engines.typed_function(
-                            model,
-                            c,
-                            max_tokens=args.max_tokens,
-                            finish_within_budget=not args.typedgen_cut,
-                            prompt=prompt_forms()[form],
-                        )
-                        for c in cases
-                    ]
-                )
+                batch = functions if form == "fields" else _functions(model, cases, args, form)
                 params = [f.body.params() for f in batch]  # client-side checker built here
                 started = time.perf_counter()
                 outputs = _batch(model, batch, params, cases)
@@ -221,6 +214,21 @@ def worker(args: argparse.Namespace) -> None:
         print(f"[{args.worker}] {method}: {seconds:.0f} s", file=sys.stderr, flush=True)
         records[method] = {"seconds": seconds, "outputs": outputs}
     Path(args.out).write_text(json.dumps({"prompts": prompts, "records": records}))
+
+
+def _functions(model: Any, cases: list[Case], args: argparse.Namespace, form: str) -> list[Any]:
+    """The cases' typed functions with a prompt form of :func:`prompt_forms`."""
+    return [
+        _engines.typed_function(
+            model,
+            c,
+            max_tokens=args.max_tokens,
+            finish_within_budget=not args.typedgen_cut,
+            prompt=prompt_forms()[form],
+            whitespace=whitespace_of(form),
+        )
+        for c in cases
+    ]
 
 
 def _warm_up(model: Any, functions: list[Any], prompts: list[str]) -> None:
