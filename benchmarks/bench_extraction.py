@@ -133,9 +133,11 @@ def example_prompt(task: Any) -> list[dict[str, str]]:
 
 
 def prompt_forms() -> dict[str, Any]:
-    """Prompt forms by name; ``NAME+space`` is NAME with a space allowed after ``:`` and ``,``
-    (and before and after the other structural characters) in the answer, as in ``json.dumps``
-    (``Whitespace.flexible(1)``); without it the answer is compact JSON."""
+    """Prompt forms by name. ``NAME-compact`` is NAME with the answer written as compact JSON
+    (``Whitespace.compact()``, no space after ``:``); without the suffix the answer has
+    typed functions' default whitespace (one character allowed around each structural
+    character, as ``json.dumps`` writes it). ``fields`` is typed functions' default form;
+    ``schema-compact`` their earlier one."""
     import typedgen
 
     forms = {
@@ -145,14 +147,14 @@ def prompt_forms() -> dict[str, Any]:
         "text-last": text_last_prompt,
         "fields+example": example_prompt,
     }
-    return forms | {f"{name}+space": form for name, form in forms.items()}
+    return forms | {f"{name}-compact": form for name, form in forms.items()}
 
 
 def whitespace_of(form: str) -> Any:
     """The typed functions' ``whitespace`` for a prompt form (None: typedgen's default)."""
     import typedgen
 
-    return typedgen.Whitespace.flexible(1) if form.endswith("+space") else None
+    return typedgen.Whitespace.compact() if form.endswith("-compact") else None
 
 
 # --- worker: generation inside one engine -----------------------------------------------------

@@ -52,6 +52,11 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 DEFAULT_MAX_TOKENS = 512
+DEFAULT_WHITESPACE = Whitespace.flexible(1)
+"""A typed function's answer may hold one whitespace character around each ``{ } [ ] : ,``:
+small models write JSON as ``json.dumps`` does (``{"age": 42}``) and get values wrong when a
+space after ``:`` is refused (``benchmarks/bench_extraction.py``: 48.5 % of the fields right
+compact, 64.4 % with the space, default model)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -108,6 +113,7 @@ class _Body(Generic[R]):
         self.return_type: Any = hints["return"]
         # Refuse a return type that has no exact constraint now, not at the first call (the
         # guide over bytes is cached: the generator of the first call finds it compiled).
+        whitespace = DEFAULT_WHITESPACE if whitespace is None else whitespace
         constraint = Constraint.json_schema(
             target_of(self.return_type).schema, whitespace=whitespace
         )
