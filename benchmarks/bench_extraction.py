@@ -4,8 +4,18 @@ generation (then parsing) and vLLM's built-in ``xgrammar`` and ``guidance`` back
 The 24 cases of ``extraction_data.py`` (pydantic models, dataclasses, TypedDicts, Enums,
 Literals, lists, dates, nested models) each become a typed function ``extract(text) -> Target``
 whose docstring is the case's instruction. Every method gets the same prompt (the one the typed
-function renders through the model's chat template, which includes the target's JSON Schema),
-the same schema (``typedgen.schema_of``), greedy decoding and the same ``max_tokens``.
+function renders through the model's chat template: the instruction, the text and the target's
+JSON Schema without titles), the same schema (``typedgen.schema_of``), greedy decoding and the
+same ``max_tokens``.
+
+Methods: ``typedgen`` calls the 24 typed functions one after the other; ``batch`` sends their 24
+requests (same prompts, same parameters) in one engine batch, as ``map`` does with one
+function's inputs, once per prompt form of ``--prompts`` (see :func:`prompt_forms`: ``schema``
+is the typed functions' default, ``schema-compact`` their earlier one, with compact JSON
+answers, ``fields`` the fields described in words), printing each form's field accuracy as it
+ends. Both run after a warm-up (every request once with ``max_tokens=4``: constraints
+compiled, engine warm) in the same engine; when both ran, the report gives the batch's speed-up
+over the separate calls and how many outputs are the same.
 
 Scored the same way for every method, from the output text:
 
@@ -25,9 +35,10 @@ would run past ``max_tokens`` is closed in its last tokens); ``--typedgen-cut`` 
 names the option that ran.
 
 Run: ``.venv/bin/python benchmarks/bench_extraction.py [--limit N] [--max-tokens 256]
-[--methods typedgen,unconstrained,xgrammar,guidance] [--peer-whitespace compact|any]
-[--typedgen-cut] [--show-outputs] [--save outputs.json]``. Each backend's engine runs in its
-own process (typedgen and unconstrained share the xgrammar one). Prints Markdown tables.
+[--methods typedgen,batch,unconstrained,xgrammar,guidance] [--prompts schema,fields,schema-compact]
+[--peer-whitespace compact|any] [--typedgen-cut] [--show-outputs] [--save outputs.json]``.
+Each backend's engine runs in its own process (typedgen, its batches and unconstrained share
+the xgrammar one). Prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -52,37 +63,6 @@ METHODS = ("typedgen", "batch", "unconstrained", "xgrammar", "guidance")
 
 
 # --- prompt forms tried for typed functions (--prompts; "fields" is typedgen's default) -------
-
-
-_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions"})
-_DATA = frozenset({"enum", "const", "default", "examples"})  # JSON values, not schemas
-
-
-def without_titles(schema: Any) -> Any:
-    """``schema`` without its ``title`` annotations (property names called ``title`` kept)."""
-    if isinstance(schema, list):
-        return [without_titles(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    return {
-        key: (
-            {name: without_titles(sub) for name, sub in value.items()}
-            if key in _SCHEMA_MAPS and isinstance(value, dict)
-            else value
-            if key in _DATA
-            else without_titles(value)
-        )
-        for key, value in schema.items()
-        if key != "title"
-    }
-
-
-def schema_prompt(task: Any) -> list[dict[str, str]]:
-    """The earlier default: instruction, arguments, then the JSON Schema (titles dropped)."""
-    lines = [task.instruction, "", *(f"{k}: {v}" for k, v in task.arguments.items()), ""]
-    schema = json.dumps(without_titles(dict(task.schema)))
-    lines.append(f"Answer with JSON that follows this JSON Schema: {schema}")
-    return [{"role": "user", "content": "\n".join(lines)}]
 
 
 def text_first_prompt(task: Any) -> list[dict[str, str]]:
@@ -116,7 +96,7 @@ EXAMPLE_ANSWER = '{"name": "Dana Reyes", "age": 31, "city": "Toronto"}'
 
 
 def example_prompt(task: Any) -> list[dict[str, str]]:
-    """One worked example (a question and its answer, another type) before the default."""
+    """One worked example (a question and its answer, another type) before ``fields``."""
     import typedgen
 
     example = typedgen.Task(
@@ -126,9 +106,9 @@ def example_prompt(task: Any) -> list[dict[str, str]]:
         EXAMPLE_TYPE_SCHEMA,
     )
     return [
-        *typedgen.default_prompt(example),
+        *typedgen.fields_prompt(example),
         {"role": "assistant", "content": EXAMPLE_ANSWER},
-        *typedgen.default_prompt(task),
+        *typedgen.fields_prompt(task),
     ]
 
 
@@ -136,13 +116,13 @@ def prompt_forms() -> dict[str, Any]:
     """Prompt forms by name. ``NAME-compact`` is NAME with the answer written as compact JSON
     (``Whitespace.compact()``, no space after ``:``); without the suffix the answer has
     typed functions' default whitespace (one character allowed around each structural
-    character, as ``json.dumps`` writes it). ``fields`` is typed functions' default form;
-    ``schema-compact`` their earlier one."""
+    character, as ``json.dumps`` writes it). ``schema`` is typed functions' default form,
+    ``schema-compact`` their earlier one, ``fields`` the fields described in words."""
     import typedgen
 
     forms = {
-        "fields": typedgen.default_prompt,
-        "schema": schema_prompt,
+        "schema": typedgen.default_prompt,
+        "fields": typedgen.fields_prompt,
         "text-first": text_first_prompt,
         "text-last": text_last_prompt,
         "fields+example": example_prompt,
@@ -169,7 +149,7 @@ def worker(args: argparse.Namespace) -> None:
     cases = CASES[: args.limit]
     compact = args.peer_whitespace == "compact"
     model = _engines.build_model(args.worker, max_num_seqs=len(cases), compact=compact)
-    functions = _functions(model, cases, args, "fields")
+    functions = _functions(model, cases, args, "schema")
     prompts = [f.prompt(c.text) for f, c in zip(functions, cases, strict=True)]
     if {"typedgen", "batch"} & set(args.methods.split(",")):
         _warm_up(model, functions, prompts)
@@ -177,7 +157,7 @@ def worker(args: argparse.Namespace) -> None:
     for method in args.methods.split(","):
         if method == "batch":
             for form in args.prompts.split(","):
-                batch = functions if form == "fields" else _functions(model, cases, args, form)
+                batch = functions if form == "schema" else _functions(model, cases, args, form)
                 params = [f.body.params() for f in batch]  # client-side checker built here
                 started = time.perf_counter()
                 outputs = _batch(model, batch, params, cases)
@@ -463,7 +443,7 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
 
 def _print_speed_up(records: dict[str, Any]) -> None:
     """The batch of the default prompt form against the separate calls, when both ran."""
-    separate, batch = records.get("typedgen"), records.get("batch (fields)")
+    separate, batch = records.get("typedgen"), records.get("batch (schema)")
     if separate is None or batch is None:
         return
     same = sum(
@@ -496,7 +476,7 @@ def main() -> None:
     parser.add_argument("--save", help="also write the prompts and raw outputs to this JSON file")
     parser.add_argument(
         "--prompts",
-        default="fields",
+        default="schema",
         help=f"prompt forms for the batch method, from {sorted(prompt_forms())}",
     )
     _engines.add_common_arguments(parser, METHODS)

@@ -1,17 +1,20 @@
-"""The default prompt of typed functions: the instruction, the arguments and the answer's fields
-described in words (types, formats, bounds, choices, descriptions), not the JSON Schema."""
+"""The prompts of typed functions: the instruction, the arguments and the answer's JSON Schema
+without titles (the default), or the answer's fields described in words (types, formats, bounds,
+choices, descriptions)."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 from enum import Enum
 from typing import Annotated, Literal
 
 import pytest
 from pydantic import BaseModel, Field
 
-from typedgen import Task, default_prompt, describe, schema_of
+from typedgen import Task, default_prompt, describe, fields_prompt, schema_of
+from typedgen._prompt import _without_titles
 
 
 class Colour(Enum):
@@ -106,14 +109,14 @@ def test_a_recursive_schema_is_described_without_looping() -> None:
     assert '"children": a list' in text
 
 
-def test_the_default_prompt_is_instruction_arguments_and_fields() -> None:
+def test_the_fields_prompt_is_instruction_arguments_and_fields() -> None:
     task = Task(
         "Extract the address.",
         {"text": "12 Baker Street, London", "limit": 3},
         Address,
         schema_of(Address),
     )
-    assert default_prompt(task) == [
+    assert fields_prompt(task) == [
         {
             "role": "user",
             "content": "Extract the address.\n\n"
@@ -123,3 +126,33 @@ def test_the_default_prompt_is_instruction_arguments_and_fields() -> None:
             '- "city": a string',
         }
     ]
+
+
+def test_the_default_prompt_shows_the_schema_without_titles() -> None:
+    task = Task("Extract the address.", {"text": "12 Baker Street"}, Address, schema_of(Address))
+    ((message),) = default_prompt(task)
+    asked = "Answer with JSON that follows this JSON Schema: "
+    head, _, schema = message["content"].partition(asked)
+    assert head == "Extract the address.\n\ntext: 12 Baker Street\n\n"
+    assert json.loads(schema) == _without_titles(schema_of(Address))
+    assert '"title"' not in schema and "Address" not in schema
+
+
+def test_titles_are_dropped_but_properties_named_title_and_data_are_kept() -> None:
+    schema = {
+        "title": "Book",
+        "type": "object",
+        "properties": {
+            "title": {"title": "Title", "type": "string"},
+            "kind": {"enum": [{"title": "kept"}], "default": {"title": "kept"}},
+        },
+        "$defs": {"Author": {"title": "Author", "anyOf": [{"title": "A", "type": "null"}]}},
+    }
+    assert _without_titles(schema) == {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string"},
+            "kind": {"enum": [{"title": "kept"}], "default": {"title": "kept"}},
+        },
+        "$defs": {"Author": {"anyOf": [{"type": "null"}]}},
+    }

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from typedgen._fsm import Guide
     from typedgen._function import Failure, fn
     from typedgen._matcher import Matcher
-    from typedgen._prompt import Task, default_prompt, describe
+    from typedgen._prompt import Task, default_prompt, describe, fields_prompt
     from typedgen._schema import Whitespace, json_schema_to_grammar, json_schema_to_regex
     from typedgen._types import schema_of
     from typedgen._vocab import Vocabulary
@@ -71,6 +71,7 @@ __all__ = [
     "compile_regex",
     "default_prompt",
     "describe",
+    "fields_prompt",
     "fn",
     "generate",
     "grammars",
@@ -95,6 +96,7 @@ _LAZY: dict[str, str] = {
     "compile_regex": "typedgen._compiler",
     "default_prompt": "typedgen._prompt",
     "describe": "typedgen._prompt",
+    "fields_prompt": "typedgen._prompt",
     "fn": "typedgen._function",
     "json_schema_to_grammar": "typedgen._schema",
     "json_schema_to_regex": "typedgen._schema",

@@ -1,4 +1,4 @@
-"""What a typed function shows the model: its task, its arguments and the answer's fields.
+"""What a typed function shows the model: its task, its arguments and the answer's shape.
 
 The default prompt (:func:`default_prompt`) is one user message::
 
@@ -6,17 +6,14 @@ The default prompt (:func:`default_prompt`) is one user message::
 
     text: Invoice INV-2041 from Northwind Supplies, issued on 2024-03-15. ...
 
-    Answer with a JSON object with these keys:
-    - "invoice_number": a string
-    - "issue_date": a date (YYYY-MM-DD)
-    - "currency": one of "EUR", "USD", "GBP"
+    Answer with JSON that follows this JSON Schema: {"properties": {"invoice_number": ...
 
-The answer is described in a few words per field (:func:`describe`, from the target's JSON
-Schema: types, formats, bounds, choices, ``description``\\ s from docstrings,
-``Field(description=...)`` and ``Annotated``), not as the JSON Schema itself: small models copy
-the words of a schema (``"type"``, ``"string"``, titles) into their answers, and the constraint
-already enforces the exact shape. ``benchmarks/bench_extraction.py --prompts ...`` measures the
-forms that were tried.
+The schema is the one the constraint enforces, without its ``title`` annotations (small models
+copy titles into their answers: ``"title": "Invoice"``). :func:`fields_prompt` describes the
+answer in a few words per field instead (:func:`describe`: types, formats, bounds, choices,
+descriptions). On the default model, with typed functions' default whitespace, the schema gets
+more fields right (``benchmarks/bench_extraction.py --prompts schema,fields,...`` measures the
+forms that were tried).
 """
 
 from __future__ import annotations
@@ -26,7 +23,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["Message", "PromptForm", "Task", "default_prompt", "describe"]
+__all__ = ["Message", "PromptForm", "Task", "default_prompt", "describe", "fields_prompt"]
 
 Message = Mapping[str, str]
 """A chat message: ``{"role": "user" | "assistant" | "system", "content": ...}``."""
@@ -51,13 +48,48 @@ model without one gets the messages' contents, one paragraph each)."""
 
 def default_prompt(task: Task) -> list[Message]:
     """The default prompt form: one user message with the instruction, the arguments (strings
-    as they are, other values as JSON) and :func:`describe` of the answer."""
+    as they are, other values as JSON) and the answer's JSON Schema (titles left out)."""
+    schema = json.dumps(_without_titles(task.schema))
+    return _ask(task, f"Answer with JSON that follows this JSON Schema: {schema}")
+
+
+def fields_prompt(task: Task) -> list[Message]:
+    """The instruction, the arguments and :func:`describe` of the answer (its fields in words
+    rather than its JSON Schema)."""
+    return _ask(task, f"Answer with {describe(task.schema)}")
+
+
+def _ask(task: Task, answer: str) -> list[Message]:
     lines = [task.instruction, ""]
     for name, value in task.arguments.items():
         shown = value if isinstance(value, str) else json.dumps(value, default=str)
         lines.append(f"{name}: {shown}")
-    lines += ["", f"Answer with {describe(task.schema)}"]
+    lines += ["", answer]
     return [{"role": "user", "content": "\n".join(lines)}]
+
+
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions"})
+_DATA = frozenset({"enum", "const", "default", "examples"})  # JSON values, not schemas
+
+
+def _without_titles(schema: Any) -> Any:
+    """``schema`` without its ``title`` annotations; property names called ``title`` and JSON
+    values (``enum``, ``default``, ...) are kept."""
+    if isinstance(schema, list):
+        return [_without_titles(item) for item in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    return {
+        key: (
+            {name: _without_titles(sub) for name, sub in value.items()}
+            if key in _SCHEMA_MAPS and isinstance(value, Mapping)
+            else value
+            if key in _DATA
+            else _without_titles(value)
+        )
+        for key, value in schema.items()
+        if key != "title"
+    }
 
 
 def describe(schema: Mapping[str, Any]) -> str:
