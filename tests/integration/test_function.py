@@ -173,10 +173,11 @@ def test_a_constraint_is_compiled_once_per_vocabulary(tiny_model: Any) -> None:
     def parcel(text: str) -> Parcel:
         """The parcel's weight."""
 
-    generator = typedgen.generate.json(tiny_model, Parcel)
+    spaced = typedgen.Whitespace.flexible(1)  # typed functions' default whitespace
+    generator = typedgen.generate.json(tiny_model, Parcel, whitespace=spaced)
     for _ in range(2):
         assert isinstance(parcel("a parcel of 3 kg"), Parcel)
         assert isinstance(generator("a parcel: ", max_tokens=30), Parcel)
-        typedgen.generate.json(tiny_model, Parcel)
+        typedgen.generate.json(tiny_model, Parcel, whitespace=spaced)
     assert byte_compiler().cache_info().misses == bytes_before + 1
     assert _engine_compilations(tiny_model) == engine_before + 1
