@@ -15,6 +15,7 @@ A JSON string's content is a sequence of character units: a raw character (anyth
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -74,8 +75,15 @@ def _class_char(code: int) -> str:
     return char
 
 
+_ESCAPED = re.compile(r'[\x00-\x1f"\\]')
+"""The characters whose canonical spelling is an escape."""
+
+
+@functools.lru_cache(maxsize=16384)
 def canonical_literal(text: str) -> str:
     """Regex matching exactly the canonical spelling of ``text`` (without quotes)."""
+    if _ESCAPED.search(text) is None:  # every character raw: as escape_code spells each one
+        return re.escape(text)
     return "".join(escape_code(ord(c)) for c in text)
 
 

@@ -59,6 +59,9 @@ class Flattener:
     # grammar mode (see typedgen._schema.lark): $ref targets are expanded without a depth cut
     grammar: bool = False
     negating: set[str] = field(default_factory=set)  # $ref targets being negated
+    # whether what was flattened or written since the flag was cleared depends on max_depth
+    # (a recursive $ref was counted or cut, "any value" was unrolled)
+    depth_dependent: bool = False
     # drafts 3 to 7 (by the root's $schema): keywords beside "$ref" are ignored
     ref_alone: bool = field(init=False)
 
@@ -103,6 +106,7 @@ class Flattener:
         elif "$ref" in schema:
             target, target_pointer = self.refs.resolve(schema["$ref"], pointer)
             if self.refs.recursive(target, target_pointer):
+                self.depth_dependent = True
                 count = self.depth.get(target_pointer, 0)
                 if count >= self.max_depth + 1:
                     self.cut = self.cut or f"{pointer}"

@@ -4,6 +4,7 @@ resolved) and its conjunction; helpers on JSON values (equality as JSON Schema h
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -80,10 +81,14 @@ class Flat:
     def pointer(self, keyword: str) -> str:
         return dict(self.where).get(keyword, "")
 
+    @functools.cached_property
+    def _property_map(self) -> dict[str, tuple[Sub, ...]]:
+        return dict(self.properties)
+
     def rule(self, name: str) -> tuple[Sub, ...]:
         """The subschemas a member called ``name`` must satisfy: its ``properties`` entry and
         every ``patternProperties`` entry whose pattern it matches, else additionalProperties."""
-        props = dict(self.properties)
+        props = self._property_map
         matching = tuple(s for p, subs in self.pattern_properties if search(p, name) for s in subs)
         if name in props:
             return unique_subs(props[name] + matching)

@@ -94,7 +94,9 @@ def _key_ok(c: Compiler, flat: Flat, name: str) -> bool:
     """Whether a declared name satisfies propertyNames."""
     if not flat.property_names:
         return True
-    regex = c.compact(0).all_of(flat.property_names)  # a name is a string: no nesting
+    compact = c.compact(0)  # a name is a string: no nesting
+    regex = compact.all_of(flat.property_names)
+    c.depth_dependent |= compact.depth_dependent
     return regex is not None and re.fullmatch(regex, dumps(name)) is not None
 
 
@@ -230,14 +232,22 @@ def _selection(members: list[str], sep: str) -> str:
     a selection that may end with ``m`` is ``S(?:,m)?|m`` (``m`` written twice) or, the same
     language, ``(?:S,)?m|S`` (``S`` written twice); whichever copies less text is used, so the
     regex is at most about twice the members' total length and a heavy member is written once.
+
+    The text is built in time linear in its length: a run of the first form only wraps ``S``
+    (``opens`` groups before it, ``tails`` after it), so ``S`` is written out only when the
+    second form copies it.
     """
-    selection = members[0]
+    base, opens, tails, length = members[0], 0, list[str](), len(members[0])
     for member in members[1:]:
-        if len(member) <= len(selection):
-            selection = f"(?:{selection}(?:{sep}{member})?|{member})"
+        if len(member) <= length:
+            tail = f"(?:{sep}{member})?|{member})"
+            opens, length = opens + 1, length + 3 + len(tail)
+            tails.append(tail)
         else:
-            selection = f"(?:(?:{selection}{sep})?{member}|{selection})"
-    return selection
+            selection = "(?:" * opens + base + "".join(tails)
+            base, opens, tails = f"(?:(?:{selection}{sep})?{member}|{selection})", 0, []
+            length = len(base)
+    return "(?:" * opens + base + "".join(tails)
 
 
 def _less(count: int | None) -> int | None:

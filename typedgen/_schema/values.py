@@ -79,8 +79,9 @@ def json_schema_to_regex(
         raise ValueError("max_depth must be >= 0")
     found: tuple[str | None, Compiler] | None = None
     refs = Refs(schema)
+    stable: dict[tuple[int, str], tuple[Any, str | None]] = {}  # shared by every depth
     for depth in range(max_depth, -1, -1):
-        compiler = Compiler(refs=refs, max_depth=depth, whitespace=whitespace)
+        compiler = Compiler(refs=refs, max_depth=depth, whitespace=whitespace, stable=stable)
         try:
             regex = compiler.value(schema, "")
             unrolled = bool(compiler.cut or compiler.any_used)
@@ -158,6 +159,9 @@ class Compiler(Flattener):
     memo: dict[tuple[int, str, tuple[tuple[str, int], ...]], tuple[Any, str | None]] = field(
         default_factory=dict
     )
+    # (id of the subschema, pointer) -> (the subschema, its regex) of the values whose regex is
+    # the same at every max_depth (shared by the compilers of one root and whitespace)
+    stable: dict[tuple[int, str], tuple[Any, str | None]] = field(default_factory=dict)
     # grammar mode (see typedgen._schema.lark): a value reached again inside itself, a large
     # value reached again elsewhere, and "any value" become rules, written in the regex as
     # rule_reference(number); no depth cut
@@ -184,14 +188,22 @@ class Compiler(Flattener):
         """Regex for one JSON value satisfying ``schema`` (``None``: no value does)."""
         if self.grammar:
             return self._rule([(schema, pointer)])
-        key = (id(schema), pointer, tuple(sorted(self.depth.items())))
-        if key in self.memo:
+        stable_key = (id(schema), pointer)
+        if stable_key in self.stable:
+            return self.stable[stable_key][1]
+        key = (*stable_key, tuple(sorted(self.depth.items())))
+        if key in self.memo:  # not stable: it depends on max_depth
+            self.depth_dependent = True
             return self.memo[key][1]
-        saved = dict(self.depth)
+        saved, outer = dict(self.depth), self.depth_dependent
+        self.depth_dependent = False
         try:
             result = self._write(self.flatten(schema, pointer), pointer)
+            if not self.depth_dependent:
+                self.stable[stable_key] = (schema, result)
         finally:
             self.depth = saved
+            self.depth_dependent = outer or self.depth_dependent
         self.memo[key] = (schema, result)
         return result
 
@@ -297,9 +309,12 @@ class Compiler(Flattener):
                     # unrolled only as deep as the values nest: a value is matched as exactly,
                     # and "any value" stays small (Python's re compiles it quickly)
                     levels = max(nesting(v) for v in flat.enum or ())
-                    if not self.grammar:
-                        levels = min(self.max_depth, levels)
-                    regex = self.compact(levels).generate(rest)
+                    if not self.grammar and levels > self.max_depth:
+                        levels = self.max_depth
+                        self.depth_dependent = True
+                    compact = self.compact(levels)
+                    regex = compact.generate(rest)
+                    self.depth_dependent |= compact.depth_dependent
                     if regex is None:
                         return None
                     checker = re.compile(regex)
@@ -361,6 +376,7 @@ class Compiler(Flattener):
         grammar mode: a reference to the one rule of any value, nested without bound)."""
         self.any_used = True
         if not self.grammar:
+            self.depth_dependent = True
             return self._any_at(self.max_depth)
         key = ((0, ""),)  # no schema has id 0
         number = self.rule_of.get(key)
