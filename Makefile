@@ -55,10 +55,11 @@ $(STAMPS)/gpt2-bpe: $(STAMPS)/engine
 	@rm -rf $(VENV)/.whisper-sdist
 	@touch $@
 
-# 3. typedgen itself, editable, with its dev tools; rebuilt when its build inputs change
+# 3. typedgen itself, editable, with its dev tools and Ray Data (typedgen.ray's tests); rebuilt
+#    when its build inputs change
 $(STAMPS)/typedgen: $(STAMPS)/model $(STAMPS)/gpt2-bpe pyproject.toml setup.py
-	@echo "setup 4/4: typedgen (editable, Cython modules, dev tools)"
-	@$(PIP) install --quiet -e ".[dev]"
+	@echo "setup 4/4: typedgen (editable, Cython modules, dev tools, Ray Data)"
+	@$(PIP) install --quiet -e ".[dev,ray]"
 	@$(PIP) uninstall --yes --quiet torchvision torchaudio torchcodec 2>/dev/null || true
 	@touch $@
 

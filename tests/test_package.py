@@ -17,10 +17,10 @@ import typedgen
 from typedgen import _errors
 
 
-def test_import_typedgen_imports_neither_vllm_nor_torch() -> None:
+def test_import_typedgen_imports_neither_vllm_nor_torch_nor_ray() -> None:
     code = (
         "import sys, typedgen\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in {'vllm', 'torch'})\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in {'vllm', 'torch', 'ray'})\n"
         "print(','.join(heavy))\n"
     )
     result = subprocess.run(
@@ -78,8 +78,9 @@ def _modules(*, public: bool) -> list[str]:
 
 
 def _import(name: str) -> ModuleType:
-    if name == "typedgen.processors.vllm" and importlib.util.find_spec("vllm") is None:
-        pytest.skip("typedgen.processors.vllm imports vLLM")
+    needs = {"typedgen.processors.vllm": "vllm", "typedgen.ray": "ray"}.get(name)
+    if needs is not None and importlib.util.find_spec(needs) is None:
+        pytest.skip(f"{name} imports {needs}")
     return importlib.import_module(name)
 
 
