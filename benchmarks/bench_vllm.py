@@ -27,8 +27,13 @@ schemas, tokenizer tables), then the timed run. Reported per run:
   ``LLMEngine.step`` call). vLLM's backends compile grammars in a thread pool: that time is not
   in their hooks (only the wait is in the wall time).
 
+``--workload recursive`` replaces them with a recursive schema (a tree of named nodes,
+``Node.children: list[Node]``: a ``$ref`` cycle, so typedgen compiles it with its grammar engine)
+and a few prompts asking for trees.
+
 Run: ``.venv/bin/python benchmarks/bench_vllm.py [--batch 32] [--max-tokens 64]
-[--maskbench 24] [--methods unconstrained,typedgen,xgrammar,guidance] [--no-matched]``
+[--maskbench 24] [--workload extraction|recursive]
+[--methods unconstrained,typedgen,xgrammar,guidance] [--no-matched]``
 (``--batch 256 --max-tokens 16 --no-matched``: the hooks at a large batch in minutes). Each
 backend's engine runs in its own process. Timings on a shared CPU are noisy: compare ratios
 within one run.
@@ -45,6 +50,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _engines
@@ -53,6 +60,21 @@ from extraction_data import CASES
 METHODS = ("unconstrained", "typedgen", "xgrammar", "guidance")
 SETUP_TOKENS = 4
 MASKBENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "maskbench-public"
+
+
+class Node(BaseModel):
+    """A node of a tree: its name and its child nodes."""
+
+    name: str
+    children: list[Node]
+
+
+TREE_PROMPTS = (
+    "the folders and files of a small Python project",
+    "the departments and teams of a small company",
+    "the chapters and sections of a cookbook",
+    "the continents, countries and cities you know best",
+)
 
 
 class HookClock:
@@ -118,12 +140,21 @@ def worker(args: argparse.Namespace) -> None:
     model = _engines.build_model(args.worker, max_num_seqs=args.batch, compact=compact)
     # (prompt, JSON Schema, typedgen's generator) per distinct request, cycled to fill the batch
     kinds: list[tuple[str, Any, Any]] = []
-    for case in CASES:
+    tokenizer = model.llm.get_tokenizer()
+    if args.workload == "recursive":
+        tree = typedgen.generate.json(model, Node)
+        for topic in TREE_PROMPTS:
+            ask = f"Write {topic} as a JSON tree of nodes with a name and children."
+            prompt = tokenizer.apply_chat_template(
+                [{"role": "user", "content": ask}], tokenize=False, add_generation_prompt=True
+            )
+            kinds.append((prompt, typedgen.schema_of(Node), tree))
+    for case in CASES if args.workload == "extraction" else ():
         function = _engines.typed_function(model, case, max_tokens=args.max_tokens)
         target = typedgen.generate.json(model, case.target)
         kinds.append((function.prompt(case.text), typedgen.schema_of(case.target), target))
-    tokenizer = model.llm.get_tokenizer()
-    for schema in maskbench_schemas(args.maskbench_data, args.maskbench):
+    maskbench = args.maskbench if args.workload == "extraction" else 0
+    for schema in maskbench_schemas(args.maskbench_data, maskbench):
         ask = f"Write one JSON value valid under this JSON Schema:\n{json.dumps(schema)}"
         prompt = tokenizer.apply_chat_template(
             [{"role": "user", "content": ask}], tokenize=False, add_generation_prompt=True
@@ -223,7 +254,9 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
 
     print(
         f"\n## vLLM throughput: default model, batch {args.batch}, max_tokens {args.max_tokens}, "
-        f"{args.maskbench} MaskBench schemas, greedy, peers' whitespace: {args.peer_whitespace}\n"
+        f"workload {args.workload}"
+        f"{f', {args.maskbench} MaskBench schemas' if args.workload == 'extraction' else ''}, "
+        f"greedy, peers' whitespace: {args.peer_whitespace}\n"
     )
     rows = []
     for name, run in runs.items():
@@ -277,6 +310,12 @@ def main() -> None:
     )
     parser.add_argument("--maskbench-data", type=Path, default=MASKBENCH)
     parser.add_argument(
+        "--workload",
+        choices=["extraction", "recursive"],
+        default="extraction",
+        help="recursive: trees of a self-referencing schema (typedgen's grammar path)",
+    )
+    parser.add_argument(
         "--no-matched",
         dest="matched",
         action="store_false",
@@ -292,6 +331,7 @@ def main() -> None:
         f"--max-tokens={args.max_tokens}",
         f"--maskbench={args.maskbench}",
         f"--maskbench-data={args.maskbench_data}",
+        f"--workload={args.workload}",
         *([] if args.matched else ["--no-matched"]),
     ]
     results = _engines.run_methods(parser, args, METHODS, __file__, options)
