@@ -82,7 +82,9 @@ def test_cli_extract_prints_json_lines(tiny_model_dir: Path, tmp_path: Path) -> 
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert len(lines) == 2
-    for person in lines:
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert sorted(row["id"] for row in rows) == sorted(map(str, files))
+    for row in rows:
+        assert row["error"] is None, row
+        person = row["record"]
         assert set(person) == {"name", "age", "likes"} and len(person["name"]) <= 8
