@@ -65,6 +65,7 @@ def test_an_interrupted_run_resumes_with_each_input_once(
     _, stderr = first.communicate(timeout=120)
     assert first.returncode == 130, stderr
     assert "interrupted" in stderr
+    assert "Exception ignored" not in stderr  # the engine was shut down, not left to exit
     before = rows(out)  # whole rows only
     assert 2 <= len(before) < len(texts)
     # A kill during a write leaves a torn last line: the resumed run drops it.
@@ -86,3 +87,32 @@ def test_an_interrupted_run_resumes_with_each_input_once(
             record = row["record"]
             assert isinstance(record, dict) and set(record) == {"name", "legs"}
     assert status == 1  # one input failed; its row says why
+
+
+def test_a_finished_run_exits_0_and_shuts_the_engine_down(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """A run whose inputs all succeed exits 0 with a row per text file, and the engine is shut
+    down before the interpreter exits: nothing on stderr says an exception was ignored then
+    (vLLM's ``AsyncLLM.__del__`` fails when it runs while the interpreter tears modules down)."""
+    (tmp_path / "pets_types.py").write_text(TYPES)
+    files = [tmp_path / f"pet{i}.txt" for i in range(2)]
+    for i, path in enumerate(files):
+        path.write_text(f"Pet number {i} is a dog called Rex{i} with 4 legs.")
+    argv = ["extract", "--type", "pets_types:Pet", "--model", str(tiny_model_dir)]
+    argv += ["--max-tokens", "24", "--enforce-eager", "--no-progress"]
+    out = tmp_path / "out.jsonl"
+    argv += ["--output", str(out)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), *sys.path]))
+    run = subprocess.run(
+        [sys.executable, "-m", "typedgen", *argv, *map(str, files)],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Exception ignored" not in run.stderr, run.stderr
+    assert sorted(row["id"] for row in rows(out)) == sorted(str(path) for path in files)
+    assert all(row["error"] is None for row in rows(out))

@@ -27,7 +27,10 @@ class LoopThread:
 
     def __init__(self, name: str) -> None:
         self.loop = asyncio.new_event_loop()
+        started = threading.Event()
+        self.loop.call_soon(started.set)
         threading.Thread(target=self.loop.run_forever, name=name, daemon=True).start()
+        started.wait()  # so that ``running`` holds from here on
 
     @property
     def running(self) -> bool:
@@ -83,8 +86,20 @@ class LoopThread:
             future.cancel()
 
     def stop(self) -> None:
-        """Stop the loop (after the callbacks already scheduled)."""
+        """Cancel the tasks still running on the loop, wait for them to end, and stop the
+        loop; a no-op once stopped. Not to be called from the loop's own thread."""
+        if not self.running:
+            return
+        self.wait(_cancel_others())
         self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+async def _cancel_others() -> None:
+    """Cancel every task of the running loop but this one, and wait until they have ended."""
+    others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
 
 
 class _Raised:

@@ -9,20 +9,17 @@ batch. Both implement :class:`typedgen.models.Model`.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import copy
 import importlib
 import itertools
 import os
-import queue
 import threading
 import weakref
 from collections.abc import (
     AsyncIterator,
     Callable,
     Container,
-    Coroutine,
     Iterator,
     Mapping,
     Sequence,
@@ -32,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 
 from typedgen._errors import ModelError, UsageError
 from typedgen.models._base import Adapter, Completion, Delta, check_batch
+from typedgen.models._loop import LoopThread
 from typedgen.processors import PROCESSOR_FQCN
 
 if TYPE_CHECKING:
@@ -378,7 +376,7 @@ class AsyncVLLM(_Engine):
     (or a ``with`` block) shuts the engine down.
     """
 
-    def __init__(self, engine: AsyncLLM, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, engine: AsyncLLM, loop: LoopThread) -> None:
         super().__init__(engine, engine.vllm_config, engine.get_tokenizer())
         self.engine = engine
         self._loop = loop
@@ -388,38 +386,34 @@ class AsyncVLLM(_Engine):
         """Start the event loop thread and build ``AsyncLLM(AsyncEngineArgs(model, ...))`` on
         it (vLLM's periodic statistics logging is off unless ``disable_log_stats=False``)."""
         from vllm.engine.arg_utils import AsyncEngineArgs
-        from vllm.v1.engine.async_llm import AsyncLLM
 
         engine_kwargs.setdefault("disable_log_stats", True)
         args = AsyncEngineArgs(model=model, **engine_kwargs)
-        loop = asyncio.new_event_loop()
-        threading.Thread(target=loop.run_forever, name="typedgen-async-vllm", daemon=True).start()
-
-        async def start() -> AsyncLLM:
-            return AsyncLLM.from_engine_args(args)
-
+        loop = LoopThread("typedgen-async-vllm")
         try:
-            engine = asyncio.run_coroutine_threadsafe(start(), loop).result()
-            return cls(engine, loop)
+            # no local variable holds the engine: vLLM keeps the traceback of an import that
+            # failed while it was first imported (an optional audio decoder), and with it the
+            # frames that imported it, this one included, so a local here would keep the
+            # engine alive after close() until the interpreter's exit, when its __del__ fails
+            return cls(loop.wait(_start(args)), loop)
         except BaseException:
-            loop.call_soon_threadsafe(loop.stop)
+            loop.stop()
             raise
 
     def close(self) -> None:
-        """Shut the engine down and stop its event loop; the model is unusable afterwards."""
-        if not self._loop.is_running():
+        """Shut the engine down (its core process and vLLM's output handler end here, not at
+        the interpreter's exit) and stop the event loop, after cancelling what still runs
+        there; the model is unusable afterwards. Closing again does nothing."""
+        if not self._loop.running:
             return
 
-        async def stop() -> None:
+        async def shutdown() -> None:  # on the loop, where the engine's sockets and tasks are
             self.engine.shutdown()
-            for task in asyncio.all_tasks():  # vLLM's output handler
-                if task is not asyncio.current_task():
-                    task.cancel()
 
-        self._submit(stop()).result()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        # vLLM's AsyncLLM shuts down again when collected: let that be now, not while the
-        # interpreter tears modules down at exit
+        self._loop.wait(shutdown())
+        self._loop.stop()
+        # drop the engine now, so that vLLM's AsyncLLM.__del__ (which shuts down again) runs
+        # while vLLM's modules are whole, not while the interpreter tears them down at exit
         del self.engine
 
     def __enter__(self) -> AsyncVLLM:
@@ -428,20 +422,21 @@ class AsyncVLLM(_Engine):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-
     async def _deltas(
         self, prompt: str, params: SamplingParams, adapter: LoRARequest | None
     ) -> AsyncIterator[Delta]:
-        """The request's deltas, on the engine's loop (``AsyncLLM.generate`` aborts the
-        request when this is cancelled or closed early)."""
+        """The request's deltas, on the engine's loop; a refused request gives one delta
+        holding the error (``AsyncLLM.generate`` aborts the request when this is cancelled or
+        closed early)."""
         stream = self.engine.generate(
             prompt, _with_kind(params, "DELTA"), self._request_id(), lora_request=adapter
         )
         try:
             async for output in stream:
                 yield _delta(output)
+        except _refusals() as exc:  # this request only: too long, bad parameters
+            refused = _refused(exc)
+            yield Delta("", refused.finish_reason, error=refused.error)
         finally:
             await stream.aclose()
 
@@ -466,8 +461,7 @@ class AsyncVLLM(_Engine):
     ) -> list[Completion]:
         """One prompt's completions; concurrent calls share the engine's batch, and cancelling
         the awaiting task aborts the request."""
-        future = self._submit(self._final(prompt, params, self._adapter(lora)))
-        return await asyncio.wrap_future(future)
+        return await self._loop.run(self._final(prompt, params, self._adapter(lora)))
 
     def generate(
         self,
@@ -491,71 +485,31 @@ class AsyncVLLM(_Engine):
         async def every() -> list[list[Completion]]:
             return list(await asyncio.gather(*(one(i) for i in range(len(prompts)))))
 
-        future = self._submit(every())
-        try:
-            return future.result()
-        finally:
-            future.cancel()  # a no-op once done; else the requests are aborted
+        return self._loop.wait(every())
 
     def stream(
         self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
     ) -> Iterator[Delta]:
-        """The output as it is generated, for a synchronous caller."""
+        """The output as it is generated, for a synchronous caller (closing it early aborts
+        the request)."""
         _single(params)
         adapter = self._adapter(lora)
-        deltas: queue.Queue[Delta | BaseException | None] = queue.Queue()
+        yield from self._loop.iterate(lambda: self._deltas(prompt, params, adapter))
 
-        async def pump() -> None:
-            try:
-                async for delta in self._deltas(prompt, params, adapter):
-                    deltas.put(delta)
-            except _refusals() as exc:
-                refused = _refused(exc)
-                deltas.put(Delta("", refused.finish_reason, error=refused.error))
-            except Exception as exc:  # handed to the caller's thread
-                deltas.put(exc)
-            deltas.put(None)
-
-        future = self._submit(pump())
-        try:
-            while (item := deltas.get()) is not None:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            future.cancel()  # closed early: the request is aborted
-
-    async def astream(
+    def astream(
         self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
     ) -> AsyncIterator[Delta]:
-        """The output as it is generated, for a coroutine of any event loop."""
+        """The output as it is generated, for a coroutine of any event loop (closing it early,
+        or cancelling its consumer, aborts the request)."""
         _single(params)
-        adapter = self._adapter(lora)
-        caller = asyncio.get_running_loop()
-        deltas: asyncio.Queue[Delta | BaseException | None] = asyncio.Queue()
+        return self._loop.aiterate(lambda: self._deltas(prompt, params, self._adapter(lora)))
 
-        def put(item: Delta | BaseException | None) -> None:
-            caller.call_soon_threadsafe(deltas.put_nowait, item)
 
-        async def pump() -> None:
-            try:
-                async for delta in self._deltas(prompt, params, adapter):
-                    put(delta)
-            except _refusals() as exc:
-                refused = _refused(exc)
-                put(Delta("", refused.finish_reason, error=refused.error))
-            except Exception as exc:  # handed to the caller's loop
-                put(exc)
-            put(None)
+async def _start(args: Any) -> AsyncLLM:
+    """vLLM's ``AsyncLLM`` for engine arguments ``args``, built on the loop that will run it."""
+    from vllm.v1.engine.async_llm import AsyncLLM
 
-        future = self._submit(pump())
-        try:
-            while (item := await deltas.get()) is not None:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            future.cancel()  # closed early or cancelled: the request is aborted
+    return AsyncLLM.from_engine_args(args)
 
 
 def _iterate_in_thread(make: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
