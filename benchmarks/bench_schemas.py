@@ -60,6 +60,7 @@ import statistics
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -71,7 +72,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_fsm import LLGuidance, OutlinesCore, XGrammar, instance_ids
+import contextlib
+
+from bench_fsm import LLGuidance, OutlinesCore, XGrammar, instance_ids, rss
 
 from typedgen import (
     SchemaError,
@@ -348,41 +351,47 @@ class Bench:
         validator = _validator(schema)
         rng = random.Random(zlib.crc32(json.dumps(schema, sort_keys=True).encode()))
         for _ in range(self.args.walks):
-            matcher.reset()
-            data = bytearray()
-            ended = False
-            for _ in range(self.args.max_tokens):
-                allowed = matcher.mask()
-                if allowed[self.eos] and rng.random() < 0.3:
-                    ended = True
-                    break
-                allowed[self.eos] = False
-                draw = rng.random()
-                choices: Any = []
-                if draw < 0.3:  # closing bytes and structural ones, so that walks end
-                    choices = np.flatnonzero(allowed & self.closing)
-                elif draw < 0.5:
-                    choices = np.flatnonzero(allowed & self.structural)
-                elif draw < 0.7:
-                    choices = np.flatnonzero(allowed & self.one_byte)
-                if len(choices) == 0:
-                    choices = np.flatnonzero(allowed)
-                if len(choices) == 0:
-                    ended = matcher.accepts_eos()
-                    break
-                token = int(rng.choice(list(choices)))
-                if not matcher.step(token):
-                    break
-                data += self.vocab.token_bytes[token] or b""
+            data, ended = self.walk(matcher, rng)
             if not ended:
                 outcome.capped += 1
                 continue
             outcome.walks += 1
-            if not _valid(validator, bytes(data)):
+            if not _valid(validator, data):
                 outcome.unsound += 1
                 if len(outcome.examples) < 2:
-                    outcome.examples.append(bytes(data)[:200].decode(errors="replace"))
+                    outcome.examples.append(data[:200].decode(errors="replace"))
         return outcome
+
+    def walk(self, matcher: Matcher, rng: random.Random) -> tuple[bytes, bool]:
+        """A random token walk from the initial state (at most ``--max-tokens`` tokens): its
+        bytes, and whether it ended with EOS."""
+        matcher.reset()
+        data = bytearray()
+        ended = False
+        for _ in range(self.args.max_tokens):
+            allowed = matcher.mask()
+            if allowed[self.eos] and rng.random() < 0.3:
+                ended = True
+                break
+            allowed[self.eos] = False
+            draw = rng.random()
+            choices: Any = []
+            if draw < 0.3:  # closing bytes and structural ones, so that walks end
+                choices = np.flatnonzero(allowed & self.closing)
+            elif draw < 0.5:
+                choices = np.flatnonzero(allowed & self.structural)
+            elif draw < 0.7:
+                choices = np.flatnonzero(allowed & self.one_byte)
+            if len(choices) == 0:
+                choices = np.flatnonzero(allowed)
+            if len(choices) == 0:
+                ended = matcher.accepts_eos()
+                break
+            token = int(rng.choice(list(choices)))
+            if not matcher.step(token):
+                break
+            data += self.vocab.token_bytes[token] or b""
+        return bytes(data), ended
 
 
 def _timed_step(matcher: Matcher, token: int, masks: list[float]) -> bool:
@@ -422,30 +431,119 @@ def _exact_multiple(error: Any) -> bool:
     return step != 0 and Decimal(repr(error.instance)) % step == 0
 
 
-def _run_child(bench: Bench, engine: str, case: dict[str, Any], conn: Any) -> None:
-    conn.send(asdict(bench.measure(engine, case)))
+def _run_child(run: Callable[..., Any], args: tuple[Any, ...], conn: Any) -> None:
+    conn.send(run(*args))
     conn.close()
+
+
+def in_child(timeout: float, run: Callable[..., Any], *args: Any) -> Any:
+    """``run(*args)`` in a forked child, killed after ``timeout`` seconds: its result, or None
+    when it timed out or crashed."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_run_child, args=(run, args, send))
+    child.start()
+    send.close()
+    data = None
+    if receive.poll(timeout):
+        with contextlib.suppress(EOFError):
+            data = receive.recv()
+    child.kill()
+    child.join()
+    return data
 
 
 def measure_with_timeout(bench: Bench, engine: str, case: dict[str, Any]) -> Outcome:
     """Run one measurement in a forked child, killed after ``--timeout`` seconds."""
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_run_child, args=(bench, engine, case, send))
-    child.start()
-    send.close()
-    if receive.poll(bench.args.timeout):
-        try:
-            data = receive.recv()
-        except EOFError:
-            data = None
-    else:
-        data = None
-    child.kill()
-    child.join()
+    data = in_child(bench.args.timeout, lambda: asdict(bench.measure(engine, case)))
     if data is None:
         return Outcome(error=f"timeout ({bench.args.timeout:g} s) or crash")
     return Outcome(**data)
+
+
+def _compiles(bench: Bench, case: dict[str, Any]) -> bool:
+    try:
+        TypedgenMatcher(case["schema"], bench.vocab, None)
+    except SchemaError:
+        return False
+    return True
+
+
+def measure_memory(bench: Bench, cases: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """``--memory``, in a child per subset: the guides of ``cases`` compiled by typedgen (those
+    refused, or whose compilation alone passed ``--timeout`` in a child, left out) and all
+    held, with their first mask filled, then after ``--walks`` random walks each. Per moment:
+    the growth of resident memory since the child started (the vocabulary's trie built
+    before), the sum of :attr:`Guide.memory` and of its ``masks`` part, and the rows of the
+    vocabulary's shared store of masks (``MaskRows``; absent before it existed)."""
+    base = rss()
+    matchers: list[TypedgenMatcher] = []
+    for _, case in cases:
+        with contextlib.suppress(SchemaError):
+            matchers.append(TypedgenMatcher(case["schema"], bench.vocab, None))
+
+    def figures() -> dict[str, int]:
+        rows = getattr(matchers[0].guide, "mask_rows", None) if matchers else None
+        return {
+            "rss": rss() - base,
+            "memory": sum(m.guide.memory for m in matchers),
+            "masks": sum(m.guide.memory_usage()["masks"] for m in matchers),
+            "rows": -1 if rows is None else rows.memory_usage()["rows"],
+            "distinct": -1 if rows is None else len(rows),
+        }
+
+    result: dict[str, Any] = {"guides": len(matchers), "first mask": figures()}
+    rng = random.Random(0)
+    for matcher in matchers:
+        for _ in range(bench.args.walks):
+            bench.walk(matcher, rng)
+    result[f"{bench.args.walks} walks"] = figures()
+    return result
+
+
+def print_memory(
+    bench: Bench, by_subset: dict[str, list[tuple[str, dict[str, Any]]]], subsets: list[str]
+) -> None:
+    """The ``--memory`` table: one row per subset and moment (MB = 10^6 bytes)."""
+    body = []
+    for subset in subsets:
+        cases = by_subset[subset][: bench.args.limit]
+        # a schema whose compilation passes --timeout would stall the others: left out
+        cases = [c for c in cases if in_child(bench.args.timeout, _compiles, bench, c[1])]
+        data = in_child(bench.args.timeout * len(cases), measure_memory, bench, cases)
+        if data is None:
+            body.append([subset, "-", "timeout or crash", "", "", "", "", ""])
+            continue
+        for moment, f in data.items():
+            if moment == "guides":
+                continue
+            body.append(
+                [
+                    subset,
+                    f"{data['guides']}/{len(by_subset[subset][: bench.args.limit])}",
+                    moment,
+                    f"{f['rss'] / 1e6:.0f}",
+                    f"{f['memory'] / 1e6:.1f}",
+                    f"{f['masks'] / 1e6:.1f}",
+                    "-" if f["rows"] < 0 else f"{f['rows'] / 1e6:.1f}",
+                    "-" if f["distinct"] < 0 else str(f["distinct"]),
+                ]
+            )
+    print(
+        table(
+            [
+                "subset",
+                "guides",
+                "held after",
+                "RSS growth MB",
+                "sum Guide.memory MB",
+                "sum masks MB",
+                "shared rows MB",
+                "distinct masks",
+            ],
+            body,
+        )
+    )
 
 
 # --- driver ------------------------------------------------------------------------------------
@@ -618,6 +716,12 @@ def main() -> None:
     parser.add_argument(
         "--json", type=Path, default=None, help="also write the figures of each subset here"
     )
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="instead: the memory of typedgen's guides of the first --limit schemas of each "
+        "subset held together (first mask filled, then after --walks walks), a child per subset",
+    )
     args = parser.parse_args()
     if args.compare_paths:
         args.engines = ["typedgen-regex", "typedgen-grammar"]
@@ -625,6 +729,10 @@ def main() -> None:
         raise SystemExit(f"no MaskBench data at {args.data}")
     by_subset = load_cases(args.data, args.suite)
     subsets = args.subsets or sorted(by_subset)
+    if args.memory:
+        args.engines = ["typedgen"]
+        print_memory(Bench(args), by_subset, subsets)
+        return
     bench = Bench(args)
     reasons: collections.Counter[str] = collections.Counter()
     summary: list[list[object]] = []

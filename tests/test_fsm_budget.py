@@ -7,7 +7,9 @@
     in a final state within the budget, on real tokenizers, for regexes and JSON schemas with
     unbounded lists and strings;
 (c) the restricted mask is a subset of the plain mask, equal to it when the budget is large,
-    and a budget that cannot fit any completion writes the plain mask and says so.
+    and a budget that cannot fit any completion writes the plain mask and says so;
+(d) the batched ``fill_bitmasks_within`` (GIL released, rows shared between threads) writes
+    what ``fill_bitmask_within`` writes row by row, first visits included.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 from functools import cache
 from typing import Any
 
@@ -25,6 +28,7 @@ from hypothesis import strategies as st
 
 from typedgen import Guide, GuideError, Vocabulary
 from typedgen._compiler import compile_json_schema, compile_regex
+from typedgen._fsm import fill_bitmasks_within
 from typedgen.testing import (
     bitmask_to_bool,
     load_tokenizer,
@@ -230,3 +234,46 @@ def test_c_only_eos_when_final_with_one_token_left() -> None:
     allowed = np.flatnonzero(bitmask_to_bool(bitmask[0], vocab.size)).tolist()
     assert set(allowed) == set(vocab.eos_token_ids)
     assert guide.fill_bitmask_within(Guide.finished_state, 1, bitmask)
+
+
+@pytest.mark.parametrize("threads", [1, 4])
+def test_d_the_batched_fill_writes_what_the_per_row_fill_writes(threads: int) -> None:
+    vocab = vocabulary("sentencepiece-32k")
+    rng = random.Random(threads)
+    rows: list[tuple[Guide, int, Guide, int, int]] = []  # batched, its state, reference, ...
+    for constraint in [*SCHEMAS, *PATTERNS]:
+        compile = compile_json_schema if isinstance(constraint, dict) else compile_regex
+        batched, reference = compile(constraint, vocab), compile(constraint, vocab)
+        rows.append((batched, Guide.finished_state, reference, Guide.finished_state, 1))
+        for _ in range(6):  # states on walks, budgets tight or not, first visits for both
+            text = budget_walk(reference, vocab, reference.max_distance + 20, rng)
+            prefix = text[: rng.randrange(len(text) + 1)]
+            try:
+                state = reference.advance_bytes(reference.initial_state, prefix)
+            except GuideError:  # a cut inside a character the guide keeps whole
+                continue
+            budget = rng.choice([1, 2, 3, 5, 9, 30, reference.max_distance + 2, sys.maxsize])
+            rows.append(
+                (
+                    batched,
+                    batched.advance_bytes(batched.initial_state, prefix),
+                    reference,
+                    state,
+                    budget,
+                )
+            )
+    width = rows[0][0].bitmask_width
+    out = np.full((len(rows) + 2, width), -1, dtype=np.int32)
+    targets = list(range(2, len(rows) + 2))
+    guides, states = [r[0] for r in rows], [r[1] for r in rows]
+    budgets = [r[4] for r in rows]
+    assert fill_bitmasks_within(guides, states, budgets, out, targets, threads=threads) == []
+    expected = np.zeros((1, width), dtype=np.int32)
+    for k, (_, _, reference, state, budget) in enumerate(rows):
+        reference.fill_bitmask_within(state, budget, expected)
+        assert np.array_equal(out[targets[k]], expected[0]), (state, budget)
+    assert (out[:2] == -1).all()
+    with pytest.raises(ValueError, match="budgets"):
+        fill_bitmasks_within(guides[:1], states[:1], [], out)
+    with pytest.raises(GuideError):
+        fill_bitmasks_within(guides[:1], [10**9], [5], out)

@@ -12,19 +12,36 @@ __all__ = [
     "PREFETCH_SUCCESSORS",
     "Automaton",
     "Guide",
+    "MaskRows",
     "RegexAutomaton",
     "TokenTrie",
     "fill_bitmasks",
+    "fill_bitmasks_within",
 ]
 
 PREFETCH_SUCCESSORS: int
 """The most successor states whose masks one :meth:`Guide.prefetch` computes."""
+ROW_HEADER: int
+"""The bytes each mask of a :class:`MaskRows` takes besides its packed words."""
+
+class MaskRows:
+    """The packed masks of the guides of one vocabulary, each distinct mask held once."""
+
+    @property
+    def memory(self) -> int:
+        """Bytes of C memory held: the sum of :meth:`memory_usage`."""
+    def memory_usage(self) -> dict[str, int]:
+        """Bytes held by part: ``rows`` (the masks), ``table``."""
+    def __len__(self) -> int:
+        """The number of distinct masks held."""
 
 class Guide:
     """Allowed tokens of an automaton over a vocabulary; states are ints, 0 = finished."""
 
     finished_state: ClassVar[int]
     vocab_size: int
+    mask_rows: MaskRows
+    """Where the guide's masks are kept: its trie's store, or its own (``share_rows=False``)."""
     def __init__(
         self,
         automaton: Automaton,
@@ -33,9 +50,11 @@ class Guide:
         eos_token_ids: Iterable[int],
         vocab_size: int,
         shortcuts: bool = True,
+        share_rows: bool = True,
     ) -> None:
         """``shortcuts=False``: no JSON-string shortcut in the trie walk (same masks, slower;
-        the reference the shortcut is tested against)."""
+        the reference the shortcut is tested against). ``share_rows=False``: a store of masks
+        of its own instead of the trie's shared one (same masks)."""
     @property
     def initial_state(self) -> int: ...
     @property
@@ -74,5 +93,18 @@ def fill_bitmasks(
 ) -> list[int]:
     """Row ``rows[j]`` (default ``j``) of ``out`` gets ``guides[j]``'s mask of ``states[j]``,
     rows shared between ``threads`` threads; the positions whose automaton failed."""
+
+def fill_bitmasks_within(
+    guides: Sequence[Guide],
+    states: Sequence[int],
+    budgets: Sequence[int],
+    out: Any,
+    rows: Sequence[int] | None = None,
+    *,
+    threads: int = 1,
+) -> list[int]:
+    """Row ``rows[j]`` (default ``j``) of ``out`` gets ``guides[j]``'s mask of ``states[j]``
+    within ``budgets[j]`` tokens (:meth:`Guide.fill_bitmask_within`; ``sys.maxsize``: the plain
+    mask), rows shared between ``threads`` threads; the positions whose automaton failed."""
 
 def _wait_prefetched() -> None: ...

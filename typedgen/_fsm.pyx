@@ -10,8 +10,10 @@ shortcut), and this one, which re-exports them.
 computed on its first visit by one scan of the trie that skips every subtree whose prefix
 leads the automaton to a dead state (GIL released), then memoized; later masks are a
 ``memcpy``. The next state of a token is not stored: ``advance`` steps the token's bytes
-through the cached DFA rows (a few array reads), so a visited state costs its bitmask
-(``4 * ceil(vocab/32)`` bytes) plus its DFA row (1 KiB) and NFA node set.
+through the cached DFA rows (a few array reads), so a visited state costs its packed bitmask
+(at most ``4 * ceil(vocab/32)`` bytes and a header, held once for all the states of the
+vocabulary's guides that have that mask: :class:`MaskRows`) plus its DFA row (1 KiB) and NFA
+node set.
 
 Soundness: every non-empty DFA state is live (see ``typedgen._automaton``); a token is allowed
 exactly when its bytes lead to a live state, and EOS exactly in accepting states. Any byte
@@ -21,15 +23,27 @@ finish.
 """
 
 from cpython.pythread cimport PyThread_allocate_lock, PyThread_free_lock
+from libc.limits cimport LONG_MAX
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 from libc.stdlib cimport free
-from libc.string cimport memcpy, memset
+from libc.string cimport memcmp, memcpy, memset
 from cython.parallel cimport prange
 
+cimport cython
 cimport numpy as cnp
 
 from typedgen._automaton cimport FAILED
-from typedgen._cmem cimport Lock, grow, lock_gil, lock_nogil, unlock, xmalloc, yield_lock
+from typedgen._cmem cimport (
+    Lock,
+    grow,
+    lock_gil,
+    lock_nogil,
+    unlock,
+    xcalloc,
+    xmalloc,
+    yield_lock,
+)
+from typedgen._hashing cimport hash_ints
 
 import queue
 import threading
@@ -45,17 +59,22 @@ __all__ = [
     "PREFETCH_SUCCESSORS",
     "Automaton",
     "Guide",
+    "MaskRows",
     "RegexAutomaton",
     "TokenTrie",
     "fill_bitmasks",
+    "fill_bitmasks_within",
 ]
 
+
+cdef long NO_BUDGET = LONG_MAX  # Guide._fill_nogil: the plain mask, no budget
 
 cdef enum:
     REACH_UNKNOWN_BYTE = 0xFE
     REACH_UNKNOWN = -0x01010102  # Guide.reach of a state not walked yet: every byte 0xFE
 
 
+@cython.no_gc_clear  # __dealloc__ hands its rows back to self.mask_rows
 cdef class Guide:
     """The allowed tokens of an automaton over a vocabulary, state by state.
 
@@ -77,6 +96,11 @@ cdef class Guide:
     ``shortcuts=False`` turns off the trie walk's JSON-string shortcut (see
     ``typedgen._trie.TrieWalk.walk``): every live trie node is stepped. The masks are the same;
     this is the reference the shortcut is tested against.
+
+    Masks are kept in the trie's :class:`MaskRows`, shared by every guide of the trie: a mask
+    that several states (of this guide or of others) have is held once. ``share_rows=False``
+    gives the guide a store of its own (the same masks: the reference sharing is tested
+    against).
     """
 
 
@@ -88,7 +112,7 @@ cdef class Guide:
             raise MemoryError()
 
     def __init__(self, _automaton.Automaton automaton not None, _trie.TokenTrie trie not None, *,
-                 eos_token_ids, int vocab_size, bint shortcuts=True):
+                 eos_token_ids, int vocab_size, bint shortcuts=True, bint share_rows=True):
         cdef list eos = sorted(set(int(t) for t in eos_token_ids))
         cdef int i
         if vocab_size < len(trie):
@@ -99,6 +123,12 @@ cdef class Guide:
         self.automaton = automaton
         self.trie = trie
         self.walker = _trie.TrieWalk(trie, automaton, shortcuts=shortcuts)
+        if not share_rows:
+            self.mask_rows = MaskRows()
+        else:
+            if trie.mask_rows is None:  # under the GIL: one store per trie
+                trie.mask_rows = MaskRows()
+            self.mask_rows = <MaskRows>trie.mask_rows
         self.vocab_size = vocab_size
         self.n_words = (vocab_size + 31) // 32
         self.n_eos = len(eos)
@@ -107,9 +137,8 @@ cdef class Guide:
             self.eos[i] = eos[i]
 
     def __dealloc__(self):
-        cdef int i
-        for i in range(self.n_masks):
-            free(self.masks[i])
+        if self.mask_rows is not None:
+            self.mask_rows.release(self.masks, self.n_masks)
         free(self.masks)
         free(self.eos)
         free(self.reach)
@@ -141,14 +170,22 @@ cdef class Guide:
     def memory_usage(self) -> dict[str, int]:
         """Bytes of C memory held, by part: ``automaton`` (the NFA and the DFA states built so
         far, see ``RegexAutomaton``; for another automaton what it reports), ``masks`` (the
-        packed masks memoized so far: at most ``8 + 4 * bitmask_width`` bytes a state, far less
-        for masks that allow few tokens or almost all), ``index`` (per-state tables and the
-        scratch mask, the text bounds of the trie walk). The vocabulary's trie is shared by
-        every guide of the vocabulary and not counted (``TokenTrie.memory``)."""
+        packed masks memoized so far: at most ``ROW_HEADER + 8 + 4 * bitmask_width`` bytes a
+        state, far less for masks that allow few tokens or almost all), ``index`` (per-state
+        tables and the scratch mask, the text bounds of the trie walk). The vocabulary's trie
+        is shared by every guide of the vocabulary and not counted (``TokenTrie.memory``).
+
+        A mask shared with other states (see :class:`MaskRows`) counts its bytes divided by the
+        number of states that hold it, rounded down: summed over the guides of a trie, the
+        ``masks`` parts are the ``rows`` bytes of the trie's store (``MaskRows.memory_usage``),
+        less under a byte per state holding a shared mask. A guide's share shrinks as other
+        guides take its masks and grows back as they are freed; the store's hash table is not
+        counted."""
         cdef size_t automaton, masks, index
         lock_gil(&self.guard)
         automaton = self.automaton.memory()
-        masks = self.mask_bytes
+        with nogil:
+            masks = self.mask_rows.share(self.masks, self.n_masks)
         index = (self.masks_cap * sizeof(void*) + self.reach_cap * sizeof(int32_t)
                  + self.prefetched_cap + self.n_eos * sizeof(int32_t) + self.walker.memory())
         if self.scratch != NULL:
@@ -189,13 +226,11 @@ cdef class Guide:
 
     cdef const uint32_t* _publish(self, int state, const uint32_t* dense) noexcept nogil:
         """Memoize ``dense`` as the mask of ``state`` unless one is there (the caller holds the
-        lock); the packed mask kept."""
-        cdef size_t size
+        lock); the packed mask kept, a row of the guide's :class:`MaskRows`."""
         if state < self.n_masks and self.masks[state] != NULL:
             return self.masks[state]
         self.masks = <uint32_t**>grow(self.masks, &self.masks_cap, state, sizeof(uint32_t*), 0)
-        self.masks[state] = _pack_mask(dense, self.n_words, &size)
-        self.mask_bytes += size
+        self.masks[state] = <uint32_t*>self.mask_rows.intern(dense, self.n_words)
         if state >= self.n_masks:
             self.n_masks = state + 1
         return self.masks[state]
@@ -250,19 +285,28 @@ cdef class Guide:
         cdef char* target = _bitmask_row(out, row, self.n_words)
         _unpack_mask(self._shared_mask(state), <uint32_t*>target, self.n_words)
 
-    cdef int _fill_nogil(self, long state, uint32_t* target) noexcept nogil:
-        """``fill_bitmask`` without the GIL: 0, 1 for an unknown state, 2 when the automaton
-        failed (the caller raises)."""
+    cdef int _fill_nogil(self, long state, long budget, uint32_t* target) noexcept nogil:
+        """``fill_bitmask_within`` without the GIL (``fill_bitmask`` when ``budget`` is
+        ``NO_BUDGET``, a budget that never restricts the mask): 0, 3 when the budget did not fit (the plain mask written), 1 for an
+        unknown state, 2 when the automaton failed (the caller raises; nothing written)."""
         cdef const uint32_t* mask
+        cdef bint fits = True
         if state < 0 or state > self.automaton.num_states():
             return 1
         lock_nogil(&self.guard)
-        mask = self._mask_nogil(<int>state)
+        if budget == NO_BUDGET:
+            mask = self._mask_nogil(<int>state)
+        else:
+            mask = self._budget_mask(<int>state, budget, &fits)
+            if mask != NULL and mask == self.scratch:  # only read under the lock
+                memcpy(target, mask, self.n_words * sizeof(uint32_t))
+                unlock(&self.guard)
+                return 0
         unlock(&self.guard)
         if mask == NULL:
             return 2
         _unpack_mask(mask, target, self.n_words)  # a memoized mask never changes
-        return 0
+        return 0 if fits else 3
 
     def prefetch(self, long state) -> None:
         """Compute ahead of time, in typedgen's background thread, the masks of the states one
@@ -340,28 +384,31 @@ cdef class Guide:
         the largest distance its tokens lead to) and whenever the budget restricts its mask.
         """
         cdef char* target = _bitmask_row(out, row, self.n_words)
-        cdef const uint32_t* mask
-        cdef bint fits = True
+        cdef int rc
         self._check(state)
+        with nogil:
+            rc = self._fill_nogil(state, budget, <uint32_t*>target)
+        if rc == 2:
+            raise self._failure()
+        return rc == 0
+
+    cdef object _failure(self):
+        """The automaton's failure (its state limit), read under the lock."""
         lock_gil(&self.guard)
         try:
-            mask = self._budget_mask(<int>state, budget, &fits)
-            if mask == self.scratch:  # the scratch buffer is only read under the lock
-                memcpy(target, mask, self.n_words * sizeof(uint32_t))
-            else:
-                _unpack_mask(mask, <uint32_t*>target, self.n_words)
+            return self.automaton.failure()
         finally:
             unlock(&self.guard)
-        return fits
 
-    cdef const uint32_t* _budget_mask(self, int state, long budget, bint* fits) except NULL:
+    cdef const uint32_t* _budget_mask(self, int state, long budget, bint* fits) noexcept nogil:
         """The mask of :meth:`fill_bitmask_within`: the memoized (packed) mask of ``state``,
-        or the scratch buffer (dense); the caller holds the lock."""
-        cdef const uint32_t* mask = self._mask(state)
+        or the scratch buffer (dense); NULL when the automaton failed. The caller holds the
+        lock."""
+        cdef const uint32_t* mask = self._mask_nogil(state)
         cdef int s = state - 1, i, rc = 0, reach = REACH_UNKNOWN
         cdef long limit = budget - 2
         cdef uint32_t any_bit = 0
-        if state == 0:
+        if state == 0 or mask == NULL:
             return mask
         if limit >= self.automaton.max_distance():
             return mask  # no token can lead farther than the budget allows
@@ -376,15 +423,14 @@ cdef class Guide:
         self.reach = <int32_t*>grow(self.reach, &self.reach_cap, state, sizeof(int32_t),
                                     REACH_UNKNOWN_BYTE)
         memset(self.scratch, 0, self.n_words * sizeof(uint32_t))
-        with nogil:
-            if self.reach[state] == REACH_UNKNOWN:  # the first time: every token, to learn it
-                rc = self.walker.walk_within(s, self.scratch, <int>limit, &reach)
-                if rc == 0:
-                    self.reach[state] = reach
-            else:
-                rc = self.walker.walk_within(s, self.scratch, <int>limit, NULL)
+        if self.reach[state] == REACH_UNKNOWN:  # the first time: every token, to learn it
+            rc = self.walker.walk_within(s, self.scratch, <int>limit, &reach)
+            if rc == 0:
+                self.reach[state] = reach
+        else:
+            rc = self.walker.walk_within(s, self.scratch, <int>limit, NULL)
         if rc != 0:
-            raise self.automaton.failure()
+            return NULL
         if limit >= self.reach[state]:
             return mask
         for i in range(self.n_eos):
@@ -515,11 +561,32 @@ def fill_bitmasks(guides, states, out, rows=None, *, int threads=1) -> list[int]
     Returns the positions ``j`` whose automaton failed (its state limit; nothing was written
     in their rows: ``fill_bitmask`` raises the error). Raises :class:`GuideError` for an
     unknown state, after the other rows are written."""
+    return _fill_rows(guides, states, None, out, rows, threads)
+
+
+def fill_bitmasks_within(guides, states, budgets, out, rows=None, *, int threads=1) -> list[int]:
+    """:func:`fill_bitmasks` for generations with a token budget: row ``rows[j]`` (default
+    ``j``) gets what ``guides[j].fill_bitmask_within(states[j], budgets[j], out, rows[j])``
+    writes, GIL released, rows shared between ``threads`` threads. A row whose budget does not
+    fit gets the plain mask, as there (where that call returns False); a budget of
+    ``sys.maxsize`` never restricts: the row gets what :meth:`Guide.fill_bitmask` writes, at
+    the same cost (so one call serves a batch of rows with and without budgets).
+
+    Returns the positions whose automaton failed, nothing written in their rows; raises
+    :class:`GuideError` for an unknown state, after the other rows are written."""
+    if budgets is None:
+        raise ValueError("budgets must be a sequence of ints (fill_bitmasks: no budget)")
+    return _fill_rows(guides, states, budgets, out, rows, threads)
+
+
+cdef list _fill_rows(guides, states, budgets, out, rows, int threads):
+    """``fill_bitmasks`` (``budgets`` None) and ``fill_bitmasks_within``."""
     cdef Py_ssize_t n = len(guides), j, stride, n_rows
     cdef int n_words, bad = -1
-    if len(states) != n or (rows is not None and len(rows) != n):
-        raise ValueError(f"{len(states)} states and {n if rows is None else len(rows)} rows "
-                         f"for {n} guides")
+    if (len(states) != n or (rows is not None and len(rows) != n)
+            or (budgets is not None and len(budgets) != n)):
+        raise ValueError(f"{len(states)} states, {n if rows is None else len(rows)} rows and "
+                         f"{n if budgets is None else len(budgets)} budgets for {n} guides")
     if n == 0:
         return []
     n_words = (<Guide?>guides[0]).n_words
@@ -528,6 +595,7 @@ def fill_bitmasks(guides, states, out, rows=None, *, int threads=1) -> list[int]
     stride, n_rows = arr.strides[0], arr.shape[0]
     cdef void** ptrs = <void**>xmalloc(n * sizeof(void*))
     cdef int64_t* wanted = <int64_t*>xmalloc(n * sizeof(int64_t))
+    cdef long* budget = <long*>xmalloc(n * sizeof(long))
     cdef Py_ssize_t* target = <Py_ssize_t*>xmalloc(n * sizeof(Py_ssize_t))
     cdef int* status = <int*>xmalloc(n * sizeof(int))
     cdef Guide guide
@@ -538,6 +606,9 @@ def fill_bitmasks(guides, states, out, rows=None, *, int threads=1) -> list[int]
                 raise ValueError(f"guide {j} has bitmask width {guide.n_words}, not {n_words}")
             ptrs[j] = <void*>guide
             wanted[j] = states[j]
+            budget[j] = NO_BUDGET
+            if budgets is not None:
+                budget[j] = budgets[j]
             target[j] = j if rows is None else rows[j]
             if target[j] < 0 or target[j] >= n_rows:
                 raise IndexError(f"row {target[j]} out of range for {n_rows} rows")
@@ -545,11 +616,11 @@ def fill_bitmasks(guides, states, out, rows=None, *, int threads=1) -> list[int]
             if threads > 1:
                 for j in prange(n, num_threads=threads, schedule="dynamic", chunksize=4):
                     status[j] = (<Guide>ptrs[j])._fill_nogil(
-                        wanted[j], <uint32_t*>(base + target[j] * stride))
+                        wanted[j], budget[j], <uint32_t*>(base + target[j] * stride))
             else:
                 for j in range(n):
                     status[j] = (<Guide>ptrs[j])._fill_nogil(
-                        wanted[j], <uint32_t*>(base + target[j] * stride))
+                        wanted[j], budget[j], <uint32_t*>(base + target[j] * stride))
         failed = []
         for j in range(n):
             if status[j] == 2:
@@ -562,6 +633,7 @@ def fill_bitmasks(guides, states, out, rows=None, *, int threads=1) -> list[int]
     finally:
         free(ptrs)
         free(wanted)
+        free(budget)
         free(target)
         free(status)
 
@@ -604,38 +676,46 @@ cdef enum:
     MASK_COSPARSE = 2  # then (word index, word) pairs of the words that are not all ones
 
 
-cdef uint32_t* _pack_mask(const uint32_t* dense, int n_words, size_t* size) noexcept nogil:
-    """A packed copy of a mask: ``[kind, count, ...]`` (see the kinds above), whichever of the
-    three is smallest; ``size`` receives its bytes (at most ``8 + 4 * n_words``)."""
-    cdef int w, nonzero = 0, nonfull = 0, kind = MASK_DENSE, count = n_words, k = 2
-    cdef uint32_t skip = 0
-    cdef uint32_t* packed
+cdef size_t _packed_words(const uint32_t* dense, int n_words, uint32_t* kind,
+                         uint32_t* count) noexcept nogil:
+    """The layout of the packed copy of a mask, ``[kind, count, ...]`` (see the kinds above),
+    whichever of the three is smallest: its kind, count and words (at most ``2 + n_words``)."""
+    cdef int w, nonzero = 0, nonfull = 0
     for w in range(n_words):
         if dense[w] != 0:
             nonzero += 1
         if dense[w] != 0xFFFFFFFFu:
             nonfull += 1
+    kind[0], count[0] = MASK_DENSE, n_words
     if 2 * nonzero < n_words and nonzero <= nonfull:
-        kind = MASK_SPARSE
-        count = nonzero
+        kind[0], count[0] = MASK_SPARSE, nonzero
     elif 2 * nonfull < n_words:
-        kind = MASK_COSPARSE
-        count = nonfull
-        skip = 0xFFFFFFFFu
-    cdef size_t words = 2 + (<size_t>count if kind == MASK_DENSE else 2 * <size_t>count)
-    packed = <uint32_t*>xmalloc(words * sizeof(uint32_t))
+        kind[0], count[0] = MASK_COSPARSE, nonfull
+    return 2 + (<size_t>n_words if kind[0] == MASK_DENSE else 2 * <size_t>count[0])
+
+
+cdef void _pack_mask(const uint32_t* dense, int n_words, uint32_t kind, uint32_t count,
+                     uint32_t* packed) noexcept nogil:
+    """Write the packed mask of layout ``kind``, ``count`` (see ``_packed_words``)."""
+    cdef int w, k = 2
+    cdef uint32_t skip = 0xFFFFFFFFu if kind == MASK_COSPARSE else 0
     packed[0] = kind
     packed[1] = count
     if kind == MASK_DENSE:
         memcpy(packed + 2, dense, n_words * sizeof(uint32_t))
-    else:
-        for w in range(n_words):
-            if dense[w] != skip:
-                packed[k] = w
-                packed[k + 1] = dense[w]
-                k += 2
-    size[0] = words * sizeof(uint32_t)
-    return packed
+        return
+    for w in range(n_words):
+        if dense[w] != skip:
+            packed[k] = w
+            packed[k + 1] = dense[w]
+            k += 2
+
+
+cdef inline size_t _row_bytes(const uint32_t* packed) noexcept nogil:
+    """The bytes of the row that holds ``packed``, its header included."""
+    cdef size_t words = 2 + (<size_t>packed[1] if packed[0] == MASK_DENSE
+                             else 2 * <size_t>packed[1])
+    return sizeof(Row) + words * sizeof(uint32_t)
 
 
 cdef void _unpack_mask(const uint32_t* packed, uint32_t* out, int n_words) noexcept nogil:
@@ -663,6 +743,154 @@ cdef uint32_t _mask_word(const uint32_t* packed, int w, int n_words) noexcept no
         else:
             hi = mid - 1
     return 0 if packed[0] == MASK_SPARSE else 0xFFFFFFFFu
+
+
+# --------------------------------------------------------------------------------------------
+# the shared store of packed masks
+
+
+ROW_HEADER = sizeof(Row)
+"""The bytes each mask of a :class:`MaskRows` takes besides its packed words."""
+
+
+@cython.final
+cdef class MaskRows:
+    """The packed masks of the guides of one vocabulary, each held once: a hash table of
+    rows by content, each with the number of guide states that hold it (its ``refs``).
+
+    A guide's state that computes a mask takes the row of equal content when there is one
+    (``intern``), else adds it; a guide hands its rows back when it is freed (``release``), and
+    a row is freed with its last holder, in whatever order the guides go. A row never changes
+    while it is held, so guides read their rows without this store's lock; the lock (a C lock,
+    taken without the GIL, never while waiting for another lock) covers the table and the
+    counts. Guides of a :class:`TokenTrie` share the one store it keeps (``Guide`` creates it
+    with the trie's first guide); its memory is counted in the guides' ``memory_usage``, not in
+    ``TokenTrie.memory``.
+    """
+
+    def __cinit__(self):
+        self.guard.lock = PyThread_allocate_lock()
+        if self.guard.lock == NULL:
+            raise MemoryError()
+        self.n_buckets = 256
+        self.buckets = <Row**>xcalloc(self.n_buckets, sizeof(Row*))
+
+    def __dealloc__(self):
+        cdef size_t b
+        cdef Row* row
+        cdef Row* nxt
+        for b in range(self.n_buckets):  # rows are only left when a guide's release failed
+            row = self.buckets[b]
+            while row != NULL:
+                nxt = row.next
+                free(row)
+                row = nxt
+        free(self.buckets)
+        if self.guard.lock != NULL:
+            PyThread_free_lock(self.guard.lock)
+
+    @property
+    def memory(self) -> int:
+        """Bytes of C memory held: the sum of :meth:`memory_usage`."""
+        return sum(self.memory_usage().values())
+
+    def memory_usage(self) -> dict[str, int]:
+        """Bytes of C memory held, by part: ``rows`` (the masks, ``ROW_HEADER`` each besides
+        their packed words: what the guides' ``masks`` parts add up to) and ``table`` (the hash
+        table)."""
+        cdef size_t rows, table
+        lock_gil(&self.guard)
+        rows, table = self.row_bytes, self.n_buckets * sizeof(Row*)
+        unlock(&self.guard)
+        return {"rows": rows, "table": table}
+
+    def __len__(self) -> int:
+        """The number of distinct masks held."""
+        return self.n_rows
+
+    cdef const uint32_t* intern(self, const uint32_t* dense, int n_words) noexcept nogil:
+        """The packed words of the row of the mask ``dense``, taken (its refs counted) or
+        added: equal masks of guides of the same width get the same pointer."""
+        cdef uint32_t kind, count
+        cdef size_t words = _packed_words(dense, n_words, &kind, &count)
+        cdef size_t size = sizeof(Row) + words * sizeof(uint32_t)
+        cdef Row* fresh = <Row*>xmalloc(size)
+        cdef uint32_t* packed = <uint32_t*>(fresh + 1)
+        cdef Row* row
+        _pack_mask(dense, n_words, kind, count, packed)
+        fresh.hash = <uint32_t>hash_ints(<const int32_t*>packed, words)
+        lock_nogil(&self.guard)
+        row = self.buckets[fresh.hash & (self.n_buckets - 1)]
+        while row != NULL:
+            if (row.hash == fresh.hash and _row_bytes(<uint32_t*>(row + 1)) == size
+                    and memcmp(row + 1, packed, words * sizeof(uint32_t)) == 0):
+                row.refs += 1
+                unlock(&self.guard)
+                free(fresh)
+                return <uint32_t*>(row + 1)
+            row = row.next
+        if self.n_rows >= self.n_buckets:
+            self._grow()
+        fresh.refs = 1
+        fresh.next = self.buckets[fresh.hash & (self.n_buckets - 1)]
+        self.buckets[fresh.hash & (self.n_buckets - 1)] = fresh
+        self.n_rows += 1
+        self.row_bytes += size
+        unlock(&self.guard)
+        return packed
+
+    cdef void _grow(self) noexcept nogil:
+        """Twice the buckets (the caller holds the lock)."""
+        cdef size_t b, n = 2 * self.n_buckets
+        cdef Row** buckets = <Row**>xcalloc(n, sizeof(Row*))
+        cdef Row* row
+        cdef Row* nxt
+        for b in range(self.n_buckets):
+            row = self.buckets[b]
+            while row != NULL:
+                nxt = row.next
+                row.next = buckets[row.hash & (n - 1)]
+                buckets[row.hash & (n - 1)] = row
+                row = nxt
+        free(self.buckets)
+        self.buckets = buckets
+        self.n_buckets = n
+
+    cdef void release(self, uint32_t** masks, int n) noexcept:
+        """Hand back the rows of ``masks[:n]`` (NULL entries skipped): each row loses a ref,
+        and is freed with its last."""
+        cdef int i
+        cdef Row* row
+        cdef Row** link
+        lock_gil(&self.guard)
+        for i in range(n):
+            if masks[i] == NULL:
+                continue
+            row = (<Row*>masks[i]) - 1
+            row.refs -= 1
+            if row.refs > 0:
+                continue
+            link = &self.buckets[row.hash & (self.n_buckets - 1)]
+            while link[0] != row:
+                link = &link[0].next
+            link[0] = row.next
+            self.n_rows -= 1
+            self.row_bytes -= _row_bytes(masks[i])
+            free(row)
+        unlock(&self.guard)
+
+    cdef size_t share(self, uint32_t** masks, int n) noexcept nogil:
+        """The bytes of the rows of ``masks[:n]``, each divided by its refs (rounded down)."""
+        cdef int i
+        cdef size_t total = 0
+        cdef Row* row
+        lock_nogil(&self.guard)
+        for i in range(n):
+            if masks[i] != NULL:
+                row = (<Row*>masks[i]) - 1
+                total += _row_bytes(masks[i]) // row.refs
+        unlock(&self.guard)
+        return total
 
 
 # --------------------------------------------------------------------------------------------

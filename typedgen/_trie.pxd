@@ -28,6 +28,7 @@ cdef class TokenTrie:
     cdef int32_t* entries      # token ids, grouped by end node
     cdef uint8_t* data         # all token bytes, concatenated by id
     cdef int64_t* offsets      # token i's bytes: data[offsets[i]:offsets[i+1]]
+    cdef object mask_rows      # the packed masks its guides share (_fsm.MaskRows), or None
     cdef void _build(self, int32_t* order, int32_t n_valid)
     cdef void _text_index(self, int32_t* parent, int32_t n_valid)
 

@@ -27,7 +27,8 @@ What it guarantees, per constrained request:
   false): once the tokens a request may still generate (``max_tokens``, capped by the model
   length, minus what it has generated) fall to the guide's ``max_distance + 1``, its mask only
   allows tokens after which the constraint can still be completed in the tokens left, EOS
-  included (:meth:`~typedgen.Guide.fill_bitmask_within`). A request whose budget fits the
+  included (:meth:`~typedgen.Guide.fill_bitmask_within`; every row of the batch is written
+  by one ``fill_bitmasks_within`` call, GIL released). A request whose budget fits the
   shortest completion then ends complete, with EOS, instead of being cut by ``max_tokens``
   (with the single-byte tokens of byte-level and byte-fallback vocabularies); one whose
   budget cannot fit it gets the plain mask and is cut as before. Until then the hook's work
@@ -56,7 +57,7 @@ from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor, MoveDi
 
 from typedgen._compiler import DEFAULT_MAX_BYTES, Compiler
 from typedgen._errors import TypedgenError, UsageError
-from typedgen._fsm import Guide, fill_bitmasks
+from typedgen._fsm import Guide, fill_bitmasks_within
 from typedgen._matcher import Matcher
 from typedgen._vocab import Vocabulary
 from typedgen.processors._constraint import Constraint, byte_compiler, finish_within_budget
@@ -130,7 +131,7 @@ class TypedgenLogitsProcessor(LogitsProcessor):
 
     fill_threads: ClassVar[int] = min(8, os.cpu_count() or 1)
     """Threads that share the rows of a batch of at least ``parallel_from`` constrained rows
-    (:func:`typedgen._fsm.fill_bitmasks`, the GIL released)."""
+    (:func:`typedgen._fsm.fill_bitmasks_within`, the GIL released)."""
 
     parallel_from: ClassVar[int] = 64
 
@@ -203,10 +204,12 @@ class TypedgenLogitsProcessor(LogitsProcessor):
         self._applier.host_bitmask_ready()
         bitmask = self._applier.host_bitmask_np
         forced_eos: list[int] = []
-        # the rows whose plain mask is written by one fill_bitmasks call: (guide, state, row)
+        # the rows written by one fill_bitmasks_within call: (guide, state, budget, row), the
+        # budget sys.maxsize (the plain mask) until it may restrict the mask
         guides: list[Guide] = []
         states: list[int] = []
-        plain: list[int] = []
+        budgets: list[int] = []
+        ks: list[int] = []
         for k, index in enumerate(order):
             row = rows[index]
             row.catch_up()
@@ -216,27 +219,29 @@ class TypedgenLogitsProcessor(LogitsProcessor):
                     generated = len(row.output)
                     if row.min_tokens > generated and matcher.is_final():
                         forced_eos.append(index)
-                    if generated < row.tight_from:
-                        guides.append(matcher.guide)
-                        states.append(matcher.state)
-                        plain.append(k)
-                        continue
-                    matcher.fill_next_token_bitmask(bitmask, k, budget=row.limit - generated)
-                    continue
                 except TypedgenError:  # e.g. the lazily built automaton hit its state limit
                     _log.exception("typedgen: no mask for this state; ending the request")
                     row.matcher = None
+                else:
+                    guides.append(matcher.guide)
+                    states.append(matcher.state)
+                    ks.append(k)
+                    tight = generated >= row.tight_from
+                    budgets.append(row.limit - generated if tight else sys.maxsize)
+                    continue
             self._eos_only(bitmask, k, index, forced_eos)
-        if plain:
-            threads = self.fill_threads if len(plain) >= self.parallel_from else 1
-            for j in fill_bitmasks(guides, states, bitmask, rows=plain, threads=threads):
-                index = order[plain[j]]
-                try:  # the automaton failed there: fill_bitmask raises its error
-                    guides[j].fill_bitmask(states[j], bitmask, plain[j])
+        if ks:
+            threads = self.fill_threads if len(ks) >= self.parallel_from else 1
+            for j in fill_bitmasks_within(
+                guides, states, budgets, bitmask, rows=ks, threads=threads
+            ):
+                index = order[ks[j]]
+                try:  # the automaton failed there: the per-row fill raises its error
+                    guides[j].fill_bitmask_within(states[j], budgets[j], bitmask, ks[j])
                 except TypedgenError:
                     _log.exception("typedgen: no mask for this state; ending the request")
                     rows[index].matcher = None
-                    self._eos_only(bitmask, plain[j], index, forced_eos)
+                    self._eos_only(bitmask, ks[j], index, forced_eos)
             if self.prefetch:
                 for guide, state in zip(guides, states, strict=True):
                     guide.prefetch(state)
