@@ -32,19 +32,17 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, overload
+from typing import Any, Generic, Literal, ParamSpec, TypeVar, overload
 
 from typedgen import generate
 from typedgen._errors import GenerationError, TypedgenError, UsageError
 from typedgen._prompt import PromptForm, Task, default_prompt
 from typedgen._schema import Whitespace
 from typedgen._types import target_of
-from typedgen.models import Completion, Model, default
+from typedgen.models import Completion, Model, RequestParams, default
+from typedgen.models._params import Params
 from typedgen.processors import Constraint
 from typedgen.processors._constraint import byte_compiler
-
-if TYPE_CHECKING:
-    from vllm import SamplingParams
 
 __all__ = ["AsyncTypedFunction", "Failure", "TypedFunction", "fn"]
 
@@ -97,7 +95,7 @@ class _Body(Generic[R]):
         *,
         model: Model | None,
         max_tokens: int,
-        sampling_params: SamplingParams | None,
+        sampling_params: Params | None,
         whitespace: Whitespace | None,
         finish_within_budget: bool,
         prompt: PromptForm,
@@ -173,14 +171,12 @@ class _Body(Generic[R]):
             )
         return self._generator
 
-    def params(self) -> SamplingParams:
+    def params(self) -> Params:
         """The sampling parameters of every call: ``sampling_params``, else greedy with
         ``max_tokens``, with the constraint added."""
         if self._sampling_params is not None:
             return self.generator.sampling_params(sampling_params=self._sampling_params)
-        from vllm import SamplingParams
-
-        greedy = SamplingParams(temperature=0.0, max_tokens=self._max_tokens)
+        greedy = RequestParams(temperature=0.0, max_tokens=self._max_tokens)
         return self.generator.sampling_params(sampling_params=greedy)
 
     def run(self, *args: Any, **kwargs: Any) -> R:
@@ -206,7 +202,7 @@ class _Body(Generic[R]):
 
     def batch(
         self, inputs: Iterable[Any], batch_size: int | None
-    ) -> tuple[list[Any], list[str], SamplingParams]:
+    ) -> tuple[list[Any], list[str], Params]:
         """The inputs of a ``map``, their prompts, and the parameters they share."""
         if batch_size is not None and batch_size < 1:
             raise ValueError(
@@ -357,7 +353,7 @@ def fn(
     /,
     *,
     max_tokens: int = DEFAULT_MAX_TOKENS,
-    sampling_params: SamplingParams | None = None,
+    sampling_params: Params | None = None,
     whitespace: Whitespace | None = None,
     finish_within_budget: bool = True,
     prompt: PromptForm = default_prompt,
@@ -367,7 +363,7 @@ def fn(
     *,
     model: Model | None = None,
     max_tokens: int = DEFAULT_MAX_TOKENS,
-    sampling_params: SamplingParams | None = None,
+    sampling_params: Params | None = None,
     whitespace: Whitespace | None = None,
     finish_within_budget: bool = True,
     prompt: PromptForm = default_prompt,
@@ -378,7 +374,7 @@ def fn(
     *,
     model: Model | None = None,
     max_tokens: int = DEFAULT_MAX_TOKENS,
-    sampling_params: SamplingParams | None = None,
+    sampling_params: Params | None = None,
     whitespace: Whitespace | None = None,
     finish_within_budget: bool = True,
     prompt: PromptForm = default_prompt,

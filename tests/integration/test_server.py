@@ -17,6 +17,8 @@ import enum
 import itertools
 import json
 import re
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -289,6 +291,71 @@ def test_a_server_without_the_processor_is_refused(
         unconstrained = typedgen.generate.text(model)  # also refused: the server is wrong
         with pytest.raises(typedgen.ServerError, match="--logits-processors"):
             unconstrained("n", max_tokens=4)
+
+
+CLIENT_WITHOUT_VLLM = """
+import asyncio, json, sys
+from typing import Literal
+for blocked in ("vllm", "torch"):
+    sys.modules[blocked] = None  # any import of them raises ImportError
+import pydantic
+import typedgen
+
+class Person(pydantic.BaseModel):
+    name: str = pydantic.Field(max_length=12)
+    age: int = pydantic.Field(ge=0, le=130)
+    role: Literal["admin", "user"]
+
+base_url, name = sys.argv[1:3]
+with typedgen.models.openai(base_url, name) as model:
+    generator = typedgen.generate.json(model, Person)
+    params = typedgen.models.RequestParams(temperature=1.0, seed=3, max_tokens=60, n=2)
+    people = generator("A person:", sampling_params=params)
+
+    @typedgen.fn(model=model, max_tokens=60)
+    def person(text: str) -> Person:
+        \"\"\"Extract the person described in the text.\"\"\"
+
+    mapped = person.map(["Ann is 31.", "Bo is 42."], progress=False)
+    streamed = list(person.stream("Cy is 27."))[-1].value
+    awaited = asyncio.run(generator.acall("A person:", max_tokens=60))
+    digits = typedgen.generate.regex(model, r"[0-9]{3}")("n", max_tokens=8)
+print(json.dumps({
+    "people": [p.model_dump() for p in people],
+    "mapped": [p.model_dump() for p in mapped],
+    "streamed": streamed.model_dump(),
+    "awaited": awaited.model_dump(),
+    "digits": digits,
+    "loaded": sorted(m for m in ("vllm", "torch") if sys.modules.get(m) is not None),
+}))
+"""
+
+
+def test_a_client_without_vllm_or_torch(server: VLLMServer) -> None:
+    """``pip install typedgen`` (and ``openai``) is a whole client: generators, typed functions,
+    their map and stream, on a remote server, in a process where vllm and torch cannot load."""
+    result = subprocess.run(
+        [sys.executable, "-c", CLIENT_WITHOUT_VLLM, server.base_url, server.model],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    for person in [*out["people"], *out["mapped"], out["streamed"], out["awaited"]]:
+        Person.model_validate(person)
+    assert len(out["people"]) == 2 and len(out["mapped"]) == 2
+    assert re.fullmatch(r"[0-9]{3}", out["digits"])
+    assert out["loaded"] == []
+
+
+def test_request_params_and_vllm_params_travel_alike(model: typedgen.models.OpenAI) -> None:
+    generator = typedgen.generate.json(model, Person)
+    fields = {"temperature": 1.0, "seed": 11, "max_tokens": 60, "n": 2, "top_k": 5}
+    ours = generator("A person:", sampling_params=typedgen.models.RequestParams(**fields))
+    theirs = generator("A person:", sampling_params=vllm_params(**fields))
+    assert ours == theirs
 
 
 def vllm_params(**fields: Any) -> Any:

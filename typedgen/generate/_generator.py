@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 from typedgen._errors import GenerationError, GuideError, TruncatedGenerationError
 from typedgen._fsm import Guide
 from typedgen.models._base import Adapter, Completion, Delta, Model
+from typedgen.models._params import Params, RequestParams
 from typedgen.processors._constraint import FINISH_WITHIN_BUDGET, Constraint, byte_compiler
-
-if TYPE_CHECKING:
-    from vllm import SamplingParams
 
 __all__ = ["Chunk", "Generator"]
 
@@ -113,7 +111,7 @@ class Generator(Generic[T]):
         max_tokens: int | None = ...,
         stop_at: str | Sequence[str] | None = ...,
         seed: int | None = ...,
-        sampling_params: SamplingParams,
+        sampling_params: Params,
     ) -> T | list[T]: ...
     @overload
     def __call__(
@@ -123,7 +121,7 @@ class Generator(Generic[T]):
         max_tokens: int | None = ...,
         stop_at: str | Sequence[str] | None = ...,
         seed: int | None = ...,
-        sampling_params: SamplingParams,
+        sampling_params: Params,
     ) -> list[T] | list[list[T]]: ...
     def __call__(
         self,
@@ -132,7 +130,7 @@ class Generator(Generic[T]):
         max_tokens: int | None = None,
         stop_at: str | Sequence[str] | None = None,
         seed: int | None = None,
-        sampling_params: SamplingParams | None = None,
+        sampling_params: Params | None = None,
         lora: Adapter | None = None,
     ) -> Any:
         single = isinstance(prompts, str)
@@ -151,7 +149,7 @@ class Generator(Generic[T]):
         max_tokens: int | None = None,
         stop_at: str | Sequence[str] | None = None,
         seed: int | None = None,
-        sampling_params: SamplingParams | None = None,
+        sampling_params: Params | None = None,
         lora: Adapter | None = None,
     ) -> Any:
         """The result for one prompt, awaited (a list of ``n`` results with ``n > 1``).
@@ -169,7 +167,7 @@ class Generator(Generic[T]):
         max_tokens: int | None = None,
         stop_at: str | Sequence[str] | None = None,
         seed: int | None = None,
-        sampling_params: SamplingParams | None = None,
+        sampling_params: Params | None = None,
         lora: Adapter | None = None,
     ) -> Iterator[Chunk[T]]:
         """The generation of one prompt as it goes: a :class:`Chunk` per piece of text, the
@@ -189,7 +187,7 @@ class Generator(Generic[T]):
         max_tokens: int | None = None,
         stop_at: str | Sequence[str] | None = None,
         seed: int | None = None,
-        sampling_params: SamplingParams | None = None,
+        sampling_params: Params | None = None,
         lora: Adapter | None = None,
     ) -> AsyncIterator[Chunk[T]]:
         """:meth:`stream` as an asynchronous iterator (``async for``)."""
@@ -238,17 +236,17 @@ class Generator(Generic[T]):
         max_tokens: int | None = None,
         stop_at: str | Sequence[str] | None = None,
         seed: int | None = None,
-        sampling_params: SamplingParams | None = None,
-    ) -> SamplingParams:
-        """The ``SamplingParams`` a call sends: the given ones (or ones built from
-        ``max_tokens``, ``stop_at``, ``seed``) with the constraint in ``extra_args``."""
-        from vllm import SamplingParams
-
+        sampling_params: Params | None = None,
+    ) -> Params:
+        """The parameters a call sends: a copy of the given ones (or
+        :class:`~typedgen.models.RequestParams` built from ``max_tokens``, ``stop_at``,
+        ``seed``) with the constraint in ``extra_args``."""
+        params: Params
         if sampling_params is not None:
             params = sampling_params.clone()
         else:
             stop = [stop_at] if isinstance(stop_at, str) else list(stop_at or [])
-            params = SamplingParams(max_tokens=max_tokens, stop=stop or None, seed=seed)
+            params = RequestParams(max_tokens=max_tokens, stop=stop or None, seed=seed)
         if self.constraint is not None:
             params.extra_args = {
                 **(params.extra_args or {}),

@@ -7,7 +7,8 @@ implement it, built by :func:`vllm`; :class:`OpenAI`, built by :func:`openai`, i
 over vLLM's OpenAI-compatible server; :func:`default` is the embedded default model.
 
 This package imports vLLM only when an engine is built, and the ``openai`` package only when
-an :class:`OpenAI` model is.
+an :class:`OpenAI` model is: generators build :class:`RequestParams` (vLLM's
+``SamplingParams`` are taken too), so a client of a remote server needs neither vLLM nor torch.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Literal, overload
 from typedgen.models._base import Adapter, Completion, Delta, Model
 from typedgen.models._default import cache_dir, default_model_path
 from typedgen.models._openai import OpenAI, openai
+from typedgen.models._params import RequestParams
 from typedgen.models._vllm import VLLM, AsyncVLLM, vllm
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "Delta",
     "Model",
     "OpenAI",
+    "RequestParams",
     "cache_dir",
     "default",
     "default_model_path",

@@ -27,8 +27,10 @@ What a model must guarantee:
 * **Thread safety**: the synchronous methods may be called from several threads; a model that
   cannot serve them at once serialises them itself (a lock per model, not per caller).
 
-The parameters are vLLM's ``SamplingParams`` (``max_tokens``, ``temperature``, ``top_p``,
-``seed``, ``stop``, ``n``, ``extra_args``, ...), the type the generators build; a backend that
+The parameters are typedgen's
+:class:`~typedgen.models.RequestParams`, which the generators build, or vLLM's own
+``SamplingParams`` given by a user (``max_tokens``, ``temperature``, ``top_p``, ``seed``,
+``stop``, ``n``, ``extra_args``, ...: the same field names); a model takes both. A backend that
 is not vLLM reads the fields it supports and refuses the others with ``ModelError``.
 ``lora`` names a LoRA adapter for one call: a folder for the vLLM engines, an adapter name the
 server serves for an HTTP backend; ``None`` uses the model's own default.
@@ -39,12 +41,10 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from typedgen._errors import ModelError
-
-if TYPE_CHECKING:
-    from vllm import SamplingParams
+from typedgen.models._params import Params
 
 __all__ = ["Adapter", "Completion", "Delta", "Model", "check_batch"]
 
@@ -96,7 +96,7 @@ class Model(Protocol):
     def generate(
         self,
         prompts: Sequence[str],
-        params: Sequence[SamplingParams],
+        params: Sequence[Params],
         *,
         lora: Adapter | None = None,
         on_finished: Callable[[int], None] | None = None,
@@ -108,7 +108,7 @@ class Model(Protocol):
         ...
 
     async def agenerate(
-        self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
+        self, prompt: str, params: Params, *, lora: Adapter | None = None
     ) -> list[Completion]:
         """One prompt's ``n`` completions, awaited. Concurrent calls may share an engine batch
         (an asynchronous engine runs them together; a synchronous one runs them in turn, off
@@ -116,20 +116,20 @@ class Model(Protocol):
         ...
 
     def stream(
-        self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
+        self, prompt: str, params: Params, *, lora: Adapter | None = None
     ) -> Iterator[Delta]:
         """The text of one prompt as it is generated (``params.n`` must be 1): deltas, the
         last with its ``finish_reason``. Closing the iterator early aborts the request."""
         ...
 
     def astream(
-        self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
+        self, prompt: str, params: Params, *, lora: Adapter | None = None
     ) -> AsyncIterator[Delta]:
         """:meth:`stream` as an asynchronous iterator (``async for``)."""
         ...
 
 
-def check_batch(prompts: Sequence[str], params: Sequence[SamplingParams]) -> None:
+def check_batch(prompts: Sequence[str], params: Sequence[Params]) -> None:
     """Raise :class:`~typedgen.ModelError` unless every prompt has its sampling parameters."""
     if len(prompts) != len(params):
         raise ModelError(f"{len(prompts)} prompts but {len(params)} sampling parameters")

@@ -11,6 +11,7 @@ only when a model is built.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,39 +19,21 @@ from typing import TYPE_CHECKING, Any
 from typedgen._errors import ModelError, ServerError, UsageError
 from typedgen.models._base import Adapter, Completion, Delta, check_batch
 from typedgen.models._loop import LoopThread
+from typedgen.models._params import Params, RequestParams
 from typedgen.processors import PROCESSOR_FQCN
 from typedgen.processors._constraint import PREFIX
 
 if TYPE_CHECKING:
     import openai as openai_package
-    from vllm import SamplingParams
 
 __all__ = ["OpenAI", "openai"]
 
-# SamplingParams fields sent as they are (vLLM's completion request takes each of them)
-_SENT = (
-    "n",
-    "temperature",
-    "top_p",
-    "top_k",
-    "min_p",
-    "presence_penalty",
-    "frequency_penalty",
-    "repetition_penalty",
-    "seed",
-    "stop",
-    "stop_token_ids",
-    "ignore_eos",
-    "max_tokens",
-    "min_tokens",
-    "skip_special_tokens",
-    "spaces_between_special_tokens",
-    "include_stop_str_in_output",
-    "allowed_token_ids",
-    "bad_words",
-    "stream_interval",
+# the fields sent as they are (vLLM's completion request takes each of them): every field of
+# RequestParams but the two that travel in a form of their own
+_SENT = tuple(
+    f.name for f in dataclasses.fields(RequestParams) if f.name not in ("logit_bias", "extra_args")
 )
-# SamplingParams fields this model cannot honour: refused unless left at their default
+# fields of vLLM's SamplingParams this model cannot honour: refused unless left at their default
 _REFUSED = (
     "logprobs",
     "prompt_logprobs",
@@ -190,7 +173,7 @@ class OpenAI:
     def generate(
         self,
         prompts: Sequence[str],
-        params: Sequence[SamplingParams],
+        params: Sequence[Params],
         *,
         lora: Adapter | None = None,
         on_finished: Callable[[int], None] | None = None,
@@ -216,7 +199,7 @@ class OpenAI:
         return self._loop.wait(every())
 
     async def agenerate(
-        self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
+        self, prompt: str, params: Params, *, lora: Adapter | None = None
     ) -> list[Completion]:
         """One prompt's completions; concurrent calls are concurrent requests, and cancelling
         the awaiting task closes the request."""
@@ -229,7 +212,7 @@ class OpenAI:
         return await self._loop.run(run())
 
     def stream(
-        self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
+        self, prompt: str, params: Params, *, lora: Adapter | None = None
     ) -> Iterator[Delta]:
         """The text as the server streams it (server-sent events); closing the iterator early
         closes the request."""
@@ -237,7 +220,7 @@ class OpenAI:
         yield from self._loop.iterate(lambda: self._deltas(body))
 
     def astream(
-        self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
+        self, prompt: str, params: Params, *, lora: Adapter | None = None
     ) -> AsyncIterator[Delta]:
         """:meth:`stream` for a coroutine of any event loop."""
         body = self._stream_body(prompt, params, lora)
@@ -245,13 +228,10 @@ class OpenAI:
 
     # -- requests ------------------------------------------------------------------------------
 
-    def _body(self, prompt: str, params: SamplingParams, lora: Adapter | None) -> dict[str, Any]:
+    def _body(self, prompt: str, params: Params, lora: Adapter | None) -> dict[str, Any]:
         """The ``/v1/completions`` request for one prompt (``ModelError`` for parameters that
         cannot be sent)."""
-        from vllm import SamplingParams
-
-        defaults = SamplingParams()
-        refused = [f for f in _REFUSED if getattr(params, f) != getattr(defaults, f)]
+        refused = _refused(params)
         if refused:
             raise ModelError(
                 f"typedgen.models.openai cannot send the sampling parameters {refused}"
@@ -263,9 +243,7 @@ class OpenAI:
             body["vllm_xargs"] = {k: _flat(k, v) for k, v in params.extra_args.items()}
         return {"model": self.model if lora is None else str(lora), "prompt": prompt, **body}
 
-    def _stream_body(
-        self, prompt: str, params: SamplingParams, lora: Adapter | None
-    ) -> dict[str, Any]:
+    def _stream_body(self, prompt: str, params: Params, lora: Adapter | None) -> dict[str, Any]:
         if params.n != 1:
             raise ModelError(f"streaming needs n == 1 (one output per prompt), got n={params.n}")
         return self._body(prompt, params, lora)
@@ -378,6 +356,17 @@ class _RefusedError(Exception):
     def __init__(self, error: ServerError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def _refused(params: Params) -> list[str]:
+    """The fields of ``params`` set away from their defaults that cannot travel: none for
+    :class:`RequestParams` (every field of it does), some of vLLM's ``SamplingParams``."""
+    if isinstance(params, RequestParams):
+        return []
+    from vllm import SamplingParams
+
+    defaults = SamplingParams()
+    return [f for f in _REFUSED if getattr(params, f) != getattr(defaults, f)]
 
 
 def _flat(key: str, value: object) -> str | int | float:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 from typedgen._errors import ModelError, UsageError
 from typedgen.models._base import Adapter, Completion, Delta, check_batch
 from typedgen.models._loop import LoopThread
+from typedgen.models._params import Params, to_vllm
 from typedgen.processors import PROCESSOR_FQCN
 
 if TYPE_CHECKING:
@@ -218,10 +219,11 @@ class _Engine:
         return f"typedgen-{next(self._shared.request_ids)}"
 
 
-def _with_kind(params: SamplingParams, kind: str) -> SamplingParams:
+def _with_kind(params: Params, kind: str) -> SamplingParams:
+    """vLLM's parameters for ``params`` (a copy) with the engine's output ``kind``."""
     from vllm.sampling_params import RequestOutputKind
 
-    copy = params.clone()
+    copy = to_vllm(params.clone())
     copy.output_kind = RequestOutputKind[kind]
     return copy
 
@@ -255,7 +257,7 @@ def _refused(exc: Exception) -> Completion:
     return Completion("", "error", error=error)
 
 
-def _single(params: SamplingParams) -> None:
+def _single(params: Params) -> None:
     if params.n != 1:
         raise ModelError(f"streaming needs n == 1 (one output per prompt), got n={params.n}")
 
@@ -282,7 +284,7 @@ class VLLM(_Engine):
     def generate(
         self,
         prompts: Sequence[str],
-        params: Sequence[SamplingParams],
+        params: Sequence[Params],
         *,
         lora: Adapter | None = None,
         on_finished: Callable[[int], None] | None = None,
@@ -320,7 +322,7 @@ class VLLM(_Engine):
         return results
 
     def stream(
-        self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
+        self, prompt: str, params: Params, *, lora: Adapter | None = None
     ) -> Iterator[Delta]:
         """The output of one prompt as it is generated; see
         :meth:`typedgen.models.Model.stream`. The engine's lock is held until the stream ends or
@@ -349,14 +351,14 @@ class VLLM(_Engine):
                     engine.abort_request([request_id])
 
     async def agenerate(
-        self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
+        self, prompt: str, params: Params, *, lora: Adapter | None = None
     ) -> list[Completion]:
         """One prompt in a worker thread (calls take turns on the engine's lock)."""
         (completions,) = await asyncio.to_thread(self.generate, [prompt], [params], lora=lora)
         return completions
 
     def astream(
-        self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
+        self, prompt: str, params: Params, *, lora: Adapter | None = None
     ) -> AsyncIterator[Delta]:
         """:meth:`stream` driven from a worker thread."""
         return _iterate_in_thread(lambda: self.stream(prompt, params, lora=lora))
@@ -423,7 +425,7 @@ class AsyncVLLM(_Engine):
         self.close()
 
     async def _deltas(
-        self, prompt: str, params: SamplingParams, adapter: LoRARequest | None
+        self, prompt: str, params: Params, adapter: LoRARequest | None
     ) -> AsyncIterator[Delta]:
         """The request's deltas, on the engine's loop; a refused request gives one delta
         holding the error (``AsyncLLM.generate`` aborts the request when this is cancelled or
@@ -441,7 +443,7 @@ class AsyncVLLM(_Engine):
             await stream.aclose()
 
     async def _final(
-        self, prompt: str, params: SamplingParams, adapter: LoRARequest | None
+        self, prompt: str, params: Params, adapter: LoRARequest | None
     ) -> list[Completion]:
         """One request's completions, on the engine's loop."""
         final: RequestOutput | None = None
@@ -457,7 +459,7 @@ class AsyncVLLM(_Engine):
         return _completions(final)
 
     async def agenerate(
-        self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
+        self, prompt: str, params: Params, *, lora: Adapter | None = None
     ) -> list[Completion]:
         """One prompt's completions; concurrent calls share the engine's batch, and cancelling
         the awaiting task aborts the request."""
@@ -466,7 +468,7 @@ class AsyncVLLM(_Engine):
     def generate(
         self,
         prompts: Sequence[str],
-        params: Sequence[SamplingParams],
+        params: Sequence[Params],
         *,
         lora: Adapter | None = None,
         on_finished: Callable[[int], None] | None = None,
@@ -488,7 +490,7 @@ class AsyncVLLM(_Engine):
         return self._loop.wait(every())
 
     def stream(
-        self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
+        self, prompt: str, params: Params, *, lora: Adapter | None = None
     ) -> Iterator[Delta]:
         """The output as it is generated, for a synchronous caller (closing it early aborts
         the request)."""
@@ -497,7 +499,7 @@ class AsyncVLLM(_Engine):
         yield from self._loop.iterate(lambda: self._deltas(prompt, params, adapter))
 
     def astream(
-        self, prompt: str, params: SamplingParams, *, lora: Adapter | None = None
+        self, prompt: str, params: Params, *, lora: Adapter | None = None
     ) -> AsyncIterator[Delta]:
         """The output as it is generated, for a coroutine of any event loop (closing it early,
         or cancelling its consumer, aborts the request)."""
