@@ -6,7 +6,9 @@
 (c) every string drawn from a regex, tokenized by a real tokenizer, is accepted token by token;
 (d) multi-byte UTF-8 (CJK, emoji) through tokens that split characters;
 (e) the trie walk's JSON-string shortcut changes no mask: guides with and without it agree in
-    every state of drawn strings and random walks through JSON-string-like patterns.
+    every state of drawn strings and random walks through JSON-string-like patterns;
+(f) nor does its whole-subtree shortcut: the same on generated regexes and runs of byte
+    classes, on every shipped vocabulary.
 """
 
 from __future__ import annotations
@@ -191,13 +193,12 @@ def mask(guide: FsmGuide, state: int, out: np.ndarray) -> np.ndarray:
     return out.copy()
 
 
-@pytest.mark.slow
-@REAL
-@given(data=st.data(), pattern=JSON_STRINGS, seed=st.integers(0, 2**32 - 1))
-def test_e_json_string_shortcut_changes_no_mask(
-    data: st.DataObject, pattern: str, seed: int
+def assert_shortcuts_change_no_mask(
+    pattern: str, tokenizer: str, data: st.DataObject, seed: int
 ) -> None:
-    vocab = vocabulary("tekken-131k")
+    """Guides of ``pattern`` with and without the trie walk's shortcuts give the same mask in
+    every state along a drawn string's tokens and along a random walk of allowed tokens."""
+    vocab = vocabulary(tokenizer)
     guides = [
         FsmGuide(
             RegexAutomaton(regex_to_nfa(pattern), pattern=pattern, max_states=100_000),
@@ -211,7 +212,7 @@ def test_e_json_string_shortcut_changes_no_mask(
     fast, plain = guides
     out = np.zeros((1, fast.bitmask_width), dtype=np.int32)
     text = data.draw(st.from_regex(re.compile(pattern, re.ASCII), fullmatch=True))
-    ids = load_tokenizer("tekken-131k").encode(text, add_special_tokens=False)
+    ids = load_tokenizer(tokenizer).encode(text, add_special_tokens=False)
     rng = random.Random(seed)
     walks = [ids, [rng.choice(fast.allowed_token_ids(fast.initial_state))]]
     for walk in walks:  # the two automata number their states apart: each guide advances
@@ -225,3 +226,49 @@ def test_e_json_string_shortcut_changes_no_mask(
                 break
             if walk is not ids and len(walk) < 12:  # a random walk: one more allowed token
                 walk.append(rng.choice(fast.allowed_token_ids(states[0])))
+
+
+@pytest.mark.slow
+@REAL
+@given(data=st.data(), pattern=JSON_STRINGS, seed=st.integers(0, 2**32 - 1))
+def test_e_json_string_shortcut_changes_no_mask(
+    data: st.DataObject, pattern: str, seed: int
+) -> None:
+    assert_shortcuts_change_no_mask(pattern, "tekken-131k", data, seed)
+
+
+VOCABULARIES = ["sentencepiece-32k", "tekken-131k", "gpt2-50k", "smollm2-49k"]
+CLASS_RUNS = st.builds(
+    lambda head, run, tail: head + run + tail,
+    st.sampled_from(["", "x", "[0-9]{2}", '"', "(a|bc)", r"\.", " ?"]),
+    st.sampled_from(
+        [
+            "[a-z]{1,8}",
+            "[a-zA-Z0-9._%+-]{1,64}@[a-zA-Z0-9-]{1,63}",
+            r"\d{3,6}",
+            "[0-9]*",
+            "[a-f0-9]{8}-[a-f0-9]{4}",
+            "([a-z]{1,8}[.])*[a-z]{2,6}",
+            r'[^"\\\x00-\x1f]{0,40}',
+            "[ -~]+",
+            "[^a]{2,5}",
+            "([a-z]|[0-9][a-z]){1,12}",
+            "[a-z]{3}[a-z0-9]{0,20}",
+        ]
+    ),
+    st.sampled_from(["", "[.]", "@", '"', " [A-Z]{2}", "(x|[0-9])?"]),
+)
+
+
+@pytest.mark.slow
+@REAL
+@given(
+    data=st.data(),
+    pattern=CLASS_RUNS | REGEXES,
+    tokenizer=st.sampled_from(VOCABULARIES),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_f_whole_subtree_shortcut_changes_no_mask(
+    data: st.DataObject, pattern: str, tokenizer: str, seed: int
+) -> None:
+    assert_shortcuts_change_no_mask(pattern, tokenizer, data, seed)

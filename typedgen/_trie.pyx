@@ -11,10 +11,13 @@
   state. It owns the JSON-string shortcut: in a state where every text string up to some
   length stays live (inside a JSON string), the text tokens that short are taken from the
   trie's per-length masks at once instead of being walked, the bound memoized per automaton
-  state.
+  state. And the whole-subtree shortcut: the trie knows the bytes below each node with many
+  nodes below it; where a state leads every one of them to one same state, and that one too,
+  as deep as the subtree goes (the repeated ``[a-z]`` of a counted string, a run of digits),
+  every token of the subtree is allowed without stepping its nodes.
 """
 
-from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t
+from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, qsort
 from libc.string cimport memcmp, memcpy, memset
 
@@ -31,6 +34,11 @@ cdef enum:
 
 cdef enum:
     SUBTREE_MIN = 64   # the fewest trie nodes below which the walk looks for a text bound
+    SET_MIN = 4       # the fewest trie nodes below a node whose byte set the trie keeps
+    UNI_UNKNOWN = -1   # TrieWalk.uni_target of a state not looked at yet (memset 0xFF)
+    UNI_NONE = -2      # ... of a state no byte leads to a live state from
+    UNI_ENDLESS = 0x7FFF  # TrieWalk.uni_run of a state its uniform bytes lead back to
+    UNI_HORIZON = 64   # the longest run the whole-subtree shortcut looks for
     TEXT_UNBOUNDED = 0x7FFF
     TEXT_HORIZON = 24
     DEPTH_UNKNOWN = -1
@@ -95,6 +103,10 @@ cdef inline int _text_step(int q, uint8_t b) noexcept nogil:
 
 # --------------------------------------------------------------------------------------------
 # the vocabulary trie
+
+
+cdef extern from *:
+    int _ctz64 "__builtin_ctzll" (uint64_t x) noexcept nogil
 
 
 cdef const uint8_t* _sort_data
@@ -219,6 +231,7 @@ cdef class TokenTrie:
         free(end_node)
         free(path)
         self._text_index(parent, n_valid)
+        self._byte_sets(parent)
         free(parent)
 
     cdef void _text_index(self, int32_t* parent, int32_t n_valid):
@@ -267,7 +280,36 @@ cdef class TokenTrie:
                 for length in range(L, 4):
                     self.open_masks[length * self.n_words + (t >> 5)] |= (<uint32_t>1) << (t & 31)
 
+    cdef void _byte_sets(self, int32_t* parent):
+        """node_set and sets: the bytes below every node with at least SET_MIN nodes below."""
+        cdef int32_t n = self.n_nodes, i, j, w, k
+        cdef uint8_t b
+        cdef uint64_t* below = <uint64_t*>xcalloc(4 * <size_t>n + 4, sizeof(uint64_t))
+        self.node_set = <int32_t*>xmalloc((n + 1) * sizeof(int32_t))
+        self.n_sets = 0
+        for i in range(n):
+            if self.node_skip[i] - i - 1 >= SET_MIN:
+                self.n_sets += 1
+        self.sets = <uint64_t*>xmalloc((4 * <size_t>self.n_sets + 4) * sizeof(uint64_t))
+        k = 0
+        for i in range(n - 1, -1, -1):  # a node's descendants come after it: all done here
+            if self.node_skip[i] - i - 1 >= SET_MIN:
+                self.node_set[i] = k
+                memcpy(self.sets + 4 * <size_t>k, below + 4 * <size_t>i, 4 * sizeof(uint64_t))
+                k += 1
+            else:
+                self.node_set[i] = -1
+            j = parent[i]
+            if j >= 0:
+                b = self.node_byte[i]
+                below[4 * <size_t>j + (b >> 6)] |= (<uint64_t>1) << (b & 63)
+                for w in range(4):
+                    below[4 * <size_t>j + w] |= below[4 * <size_t>i + w]
+        free(below)
+
     def __dealloc__(self):
+        free(self.node_set)
+        free(self.sets)
         free(self.node_maxlen)
         free(self.node_text)
         free(self.node_rooted)
@@ -295,7 +337,7 @@ cdef class TokenTrie:
     @property
     def memory(self) -> int:
         """Bytes of C memory held."""
-        return (self.n_nodes * 21 + self.n_entries * 4
+        return (self.n_nodes * 25 + self.n_entries * 4 + self.n_sets * 32
                 + (self.text_chars + 5) * self.n_words * 4 + self.offsets[self.n_tokens]
                 + (self.n_tokens + 1) * 8)
 
@@ -343,8 +385,9 @@ cdef inline uint8_t _text_parents(uint8_t b, uint8_t child_bits) noexcept nogil:
 
 
 cdef class TrieWalk:
-    """The walks of ``automaton`` over ``trie``, and the memo of the JSON-string shortcut (a
-    text bound per automaton state, see :meth:`text_depth`).
+    """The walks of ``automaton`` over ``trie``, and the memos of its shortcuts: a text bound
+    per automaton state (the JSON-string shortcut, see :meth:`text_depth`) and the bytes that
+    lead a state to one same state (the whole-subtree shortcut, see :meth:`_accepts_below`).
 
     Not thread-safe by itself: ``typedgen._fsm.Guide`` holds its lock around every walk.
     """
@@ -359,13 +402,110 @@ cdef class TrieWalk:
     def __dealloc__(self):
         free(self.depth)
         free(self.depth_cut)
+        free(self.uni_target)
+        free(self.uni_bytes)
+        free(self.uni_run)
+        free(self.uni_cut)
 
     cdef size_t memory(self) noexcept nogil:
-        """Bytes of the memoized text bounds."""
-        return <size_t>self.depth_cap * (sizeof(int16_t) + 1)
+        """Bytes of the memoized text bounds and uniform byte sets."""
+        return (<size_t>self.depth_cap * (sizeof(int16_t) + 1)
+                + <size_t>self.uni_cap * (sizeof(int32_t) + 4 * sizeof(uint64_t)
+                                          + sizeof(int16_t) + 1))
 
     cdef int _step(self, int state, int byte) noexcept nogil:
         return walk_step(self.automaton, self.regex, state, byte)
+
+    cdef int _uniform(self, int state) noexcept nogil:
+        """Make ``uni_target``, ``uni_bytes`` of ``state`` known: the live state most bytes lead
+        ``state`` to (``UNI_NONE`` when none does), and those bytes. Returns that state. Steps
+        all 256 bytes once per state."""
+        cdef int cap = self.uni_cap, b, t, k, n_targets = 0, best = 0
+        cdef int32_t row[256]
+        cdef int32_t targets[256]
+        cdef int32_t counts[256]
+        self.uni_target = <int32_t*>grow(self.uni_target, &cap, state, sizeof(int32_t), 0xFF)
+        cap = self.uni_cap
+        self.uni_run = <int16_t*>grow(self.uni_run, &cap, state, sizeof(int16_t), 0xFF)
+        cap = self.uni_cap
+        self.uni_cut = <uint8_t*>grow(self.uni_cut, &cap, state, 1, 0)
+        self.uni_bytes = <uint64_t*>grow(self.uni_bytes, &self.uni_cap, state,
+                                         4 * sizeof(uint64_t), 0)
+        if self.uni_target[state] != UNI_UNKNOWN:
+            return self.uni_target[state]
+        for b in range(256):
+            t = row[b] = self._step(state, b)
+            if t < 0:
+                continue
+            k = 0
+            while k < n_targets and targets[k] != t:
+                k += 1
+            if k == n_targets:
+                targets[k] = t
+                counts[k] = 0
+                n_targets += 1
+            counts[k] += 1
+            if counts[k] > counts[best]:
+                best = k
+        t = targets[best] if n_targets > 0 else UNI_NONE
+        cdef uint64_t* bits = self.uni_bytes + 4 * <size_t>state
+        if t >= 0:
+            for b in range(256):
+                if row[b] == t:
+                    bits[b >> 6] |= (<uint64_t>1) << (b & 63)
+        self.uni_target[state] = t
+        return t
+
+    cdef int _uniform_run(self, int state, int need) noexcept nogil:
+        """A lower bound on how many bytes of ``uni_bytes[state]`` in a row surely lead from
+        ``state`` to live states: along the chain of ``uni_target`` while each state's bytes
+        include the first one's, ``UNI_ENDLESS`` when it comes back to itself. Memoized; the
+        chain is followed at most ``need`` (<= ``UNI_HORIZON``) states ahead, a bound cut there
+        is extended when more is needed."""
+        cdef int t = self._uniform(state), r, w
+        cdef uint64_t* bits
+        cdef uint64_t* next_bits
+        if t < 0:
+            return 0
+        r = self.uni_run[state]
+        if r >= need or (r >= 0 and not self.uni_cut[state]):
+            return r
+        if t == state:
+            r = UNI_ENDLESS
+            self.uni_cut[state] = 0
+        elif need <= 1 or self._uniform(t) < 0:
+            r = 1
+            self.uni_cut[state] = need <= 1
+        else:
+            bits = self.uni_bytes + 4 * <size_t>state
+            next_bits = self.uni_bytes + 4 * <size_t>t
+            for w in range(4):
+                if bits[w] & ~next_bits[w]:
+                    break
+            else:
+                r = self._uniform_run(t, need - 1)
+                self.uni_cut[state] = self.uni_cut[t]
+                self.uni_run[state] = UNI_ENDLESS if r == UNI_ENDLESS else r + 1
+                return self.uni_run[state]
+            r = 1
+            self.uni_cut[state] = 0
+        self.uni_run[state] = r
+        return r
+
+    cdef bint _accepts_below(self, int state, const uint64_t* below, int length) noexcept nogil:
+        """True when every string of at most ``length`` bytes of the 256-bit set ``below`` is
+        found to lead from ``state`` to a live state: every byte of ``below`` leads ``state``
+        to ``uni_target`` and the uniform run (:meth:`_uniform_run`) is that long. False when
+        it is not found so (some of those strings may still be live)."""
+        cdef int w
+        cdef const uint64_t* bits
+        if length > UNI_HORIZON or self._uniform(state) < 0:
+            return False
+        bits = self.uni_bytes + 4 * <size_t>state
+        for w in range(4):
+            if below[w] & ~bits[w]:
+                return False
+        return self._uniform_run(state, length) >= length
 
     cdef int _known_text_depth(self, int state) noexcept nogil:
         """``text_depth(state)``, read from the memo when it is there."""
@@ -434,18 +574,27 @@ cdef class TrieWalk:
 
     cdef int _text_target(self, int state) noexcept nogil:
         """The state every text character leads to from ``state``, or -1 when they do not
-        all lead to one live state."""
-        cdef int b, lead, target = self._step(state, 0x61)
+        all lead to one live state. The continuations after a lead byte are checked once per
+        state it leads to (and kind of lead)."""
+        cdef int b, lead, k, after, target = self._step(state, 0x61)
+        cdef int32_t checked[51]  # per lead: the state after it (its continuations checked)
         if target < 0:
             return -1
         for b in range(0x20, 0x7F):
             if b != 0x22 and b != 0x5C and self._step(state, b) != target:
                 return -1
         for lead in range(0xC2, 0xF5):
-            if self._continuations(self._step(state, lead), _UTF8_SECOND_LO[lead - 0xC2],
-                                   _UTF8_SECOND_HI[lead - 0xC2], _UTF8_LENGTH[lead - 0xC2] - 1,
-                                   target) != target:
-                return -1
+            after = checked[lead - 0xC2] = self._step(state, lead)
+            for k in range(lead - 0xC2):  # leads of one kind mostly lead to one state
+                if (checked[k] == after and _UTF8_LENGTH[k] == _UTF8_LENGTH[lead - 0xC2]
+                        and _UTF8_SECOND_LO[k] == _UTF8_SECOND_LO[lead - 0xC2]
+                        and _UTF8_SECOND_HI[k] == _UTF8_SECOND_HI[lead - 0xC2]):
+                    break
+            else:
+                if self._continuations(after, _UTF8_SECOND_LO[lead - 0xC2],
+                                       _UTF8_SECOND_HI[lead - 0xC2],
+                                       _UTF8_LENGTH[lead - 0xC2] - 1, target) != target:
+                    return -1
         return target
 
     cdef int _continuations(self, int state, int lo, int hi, int remaining,
@@ -474,7 +623,12 @@ cdef class TrieWalk:
         that short are taken at once from the trie's ``text_masks`` and the subtrees made only
         of them are skipped, and so is every subtree below a node from which all paths are
         text that short (its tokens are set without stepping the automaton). When the bound
-        is exact, longer text is dead: every subtree of text tokens is skipped."""
+        is exact, longer text is dead: every subtree of text tokens is skipped.
+
+        The whole-subtree shortcut (unless ``shortcuts`` is off): below a node with at least
+        ``SET_MIN`` nodes under it, from the state its path leads to, when every string of the
+        bytes below it, as long as its deepest token, is found live (:meth:`_accepts_below`),
+        every token of its subtree is allowed and the subtree is skipped."""
         cdef int32_t* states = <int32_t*>malloc((self.trie.max_depth + 1) * sizeof(int32_t))
         if states == NULL:
             return -1
@@ -489,6 +643,9 @@ cdef class TrieWalk:
         cdef uint8_t* node_rooted = self.trie.node_rooted
         cdef uint8_t* node_pathq = self.trie.node_pathq
         cdef uint16_t* node_chars = self.trie.node_chars
+        cdef uint16_t* node_maxlen = self.trie.node_maxlen
+        cdef int32_t* node_set = self.trie.node_set
+        cdef uint64_t* sets = self.trie.sets
         cdef bint shortcuts = self.shortcuts
         cdef int d, parent_state, w, bound = self.text_depth(state, True) if shortcuts else 0
         cdef int limit = bound if bound < self.trie.text_chars else self.trie.text_chars
@@ -532,6 +689,14 @@ cdef class TrieWalk:
             for k in range(node_first[i], node_first[i + 1]):
                 t = entries[k]
                 mask[t >> 5] |= (<uint32_t>1) << (t & 31)
+            if (shortcuts and node_set[i] >= 0 and self._accepts_below(
+                    s, sets + 4 * <size_t>node_set[i], node_maxlen[i] - d)):
+                # every token below leads to a live state: all allowed, none stepped
+                for k in range(node_first[i + 1], node_first[node_skip[i]]):
+                    t = entries[k]
+                    mask[t >> 5] |= (<uint32_t>1) << (t & 31)
+                i = node_skip[i]
+                continue
             i += 1
         free(states)
         return 0
