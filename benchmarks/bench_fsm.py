@@ -5,7 +5,9 @@ JSON objects of growing size, an email, a date-time, a 500-way alternation), eac
 
 * compiles the regex and fills the first mask (**time to first mask**, TTFM);
 * walks a valid instance token by token, filling the mask before each token (**mask time**,
-  first visits included: nothing is precomputed beyond what the engine does itself);
+  first visits included: nothing is precomputed beyond what the engine does itself; with
+  ``--prefetch``, typedgen calls ``Guide.prefetch`` after each mask and waits for it, untimed,
+  as its vLLM processor prefetches while the model runs);
 * **memory**: typedgen reports its exact C memory (DFA + memoized masks); peers are measured as
   the growth of the process's resident set over the compile and the walk (coarse: allocator
   reuse can hide it, so small figures are only indicative).
@@ -15,7 +17,8 @@ token ids along the instance. Tokenizer-level preparation (trie, tokenizer info)
 per tokenizer, outside the timings, for every engine.
 
 Run: ``.venv/bin/python benchmarks/bench_fsm.py [--tokenizers sentencepiece-32k tekken-131k]
-[--engines typedgen outlines_core xgrammar llguidance] [--quick]``. Prints Markdown tables.
+[--engines typedgen outlines_core xgrammar llguidance] [--quick] [--prefetch]``. Prints Markdown
+tables.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from typedgen import Vocabulary
 from typedgen._compiler import compile_regex
+from typedgen._fsm import _wait_prefetched
 from typedgen.testing import load_tokenizer
 
 STRING = r'"([^"\\\x00-\x1f]|\\["\\/bfnrt])*"'
@@ -140,6 +144,7 @@ class Engine:
 
 class Typedgen(Engine):
     name = "typedgen"
+    prefetch = False  # --prefetch: Guide.prefetch after each mask, waited for outside the timing
 
     def prepare(self, vocab: Vocabulary, tokenizer: Any) -> None:
         self.vocab = vocab
@@ -157,6 +162,9 @@ class Typedgen(Engine):
             t0 = time.perf_counter()
             guide.fill_bitmask(state, self.out)
             result.masks.append(time.perf_counter() - t0)
+            if self.prefetch:
+                guide.prefetch(state)
+                _wait_prefetched()
             state = guide.advance(state, token)
         eos = min(self.vocab.eos_token_ids)
         if not guide.is_allowed(state, eos):
@@ -366,6 +374,11 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
     parser.add_argument("--quick", action="store_true", help="every 4th JSON regex only")
     parser.add_argument("--detail", action="store_true", help="print one row per regex too")
+    parser.add_argument(
+        "--prefetch",
+        action="store_true",
+        help="typedgen: Guide.prefetch after each mask, waited for untimed (as its processor)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="fresh runs per regex (best kept)")
     parser.add_argument(
         "--json", type=Path, default=None, help="also write every TTFM and mask time here"
@@ -392,6 +405,8 @@ def main() -> None:
         }
         for engine_name in args.engines:
             engine = ENGINES[engine_name]()
+            if isinstance(engine, Typedgen):
+                engine.prefetch = args.prefetch
             t0 = time.perf_counter()
             engine.prepare(vocab, tokenizer)
             prep = time.perf_counter() - t0

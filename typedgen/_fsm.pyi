@@ -52,9 +52,9 @@ class Guide:
         shortcuts: bool = True,
         share_rows: bool = True,
     ) -> None:
-        """``shortcuts=False``: no JSON-string shortcut in the trie walk (same masks, slower;
-        the reference the shortcut is tested against). ``share_rows=False``: a store of masks
-        of its own instead of the trie's shared one (same masks)."""
+        """``shortcuts=False``: no JSON-string or whole-subtree shortcut in the trie walk (same
+        masks, slower; the reference the shortcuts are tested against). ``share_rows=False``: a
+        store of masks of its own instead of the trie's shared one (same masks)."""
     @property
     def initial_state(self) -> int: ...
     @property

@@ -93,9 +93,9 @@ cdef class Guide:
     prefetcher holds the same lock and hands it over, within a few hundred trie nodes, to any
     thread that waits for it.
 
-    ``shortcuts=False`` turns off the trie walk's JSON-string shortcut (see
-    ``typedgen._trie.TrieWalk.walk``): every live trie node is stepped. The masks are the same;
-    this is the reference the shortcut is tested against.
+    ``shortcuts=False`` turns off the trie walk's shortcuts, the JSON-string one and the
+    whole-subtree one (see ``typedgen._trie.TrieWalk.walk``): every live trie node is stepped.
+    The masks are the same; this is the reference the shortcuts are tested against.
 
     Masks are kept in the trie's :class:`MaskRows`, shared by every guide of the trie: a mask
     that several states (of this guide or of others) have is held once. ``share_rows=False``

@@ -18,7 +18,7 @@ class TokenTrie:
     def token_bytes(self, token_id: int) -> bytes | None: ...
 
 class TrieWalk:
-    """The walks of an automaton over a trie (C methods), with the JSON-string shortcut's memo."""
+    """The walks of an automaton over a trie (C methods), with the memos of its shortcuts."""
 
     trie: TokenTrie
     def __init__(
