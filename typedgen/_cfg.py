@@ -24,7 +24,16 @@ from typing import Literal
 
 from typedgen._errors import GrammarError, RegexError
 
-__all__ = ["Cfg", "Symbol", "Terminal", "detect_syntax", "read_gbnf", "read_grammar", "read_lark"]
+__all__ = [
+    "Cfg",
+    "Symbol",
+    "Terminal",
+    "detect_syntax",
+    "loop",
+    "read_gbnf",
+    "read_grammar",
+    "read_lark",
+]
 
 Syntax = Literal["lark", "gbnf"]
 
@@ -58,6 +67,16 @@ class Cfg:
     def line_of(self, name: str) -> int | None:
         terminal = self.terminals.get(name)
         return terminal.line if terminal is not None else self.lines.get(name)
+
+
+def loop(
+    rules: dict[str, list[tuple[Symbol, ...]]], name: str, once: tuple[Symbol, ...], low: int
+) -> tuple[Symbol, ...]:
+    """The symbols of ``once`` repeated ``low`` or more times: ``low`` copies, then rule
+    ``name``, which this defines as ``once*`` (``name: | name once``: direct left recursion,
+    which the grammar engine runs as a loop)."""
+    rules[name] = [(), (("rule", name), *once)]
+    return once * low + (("rule", name),)
 
 
 def detect_syntax(text: str) -> Syntax:
@@ -487,10 +506,8 @@ class _GbnfReader:
             return (("rule", name),)
         item, lo, hi = expr[1], int(expr[2]), int(expr[3])  # type: ignore[call-overload]
         once = self.symbols(owner, item, line)  # type: ignore[arg-type]
-        if hi == -1:  # item{lo,}: lo copies, then a loop (left recursion becomes a loop)
-            self.rules[name] = [(), (("rule", name), *once)]
-            repeated: tuple[Symbol, ...] = once * lo + (("rule", name),)
-            return repeated
+        if hi == -1:  # item{lo,}: lo copies, then a loop
+            return loop(self.rules, name, once, lo)
         # item{lo,hi}: lo copies, then hi - lo nested optional copies
         optional: tuple[Symbol, ...] = ()
         for _ in range(hi - lo):

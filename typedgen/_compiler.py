@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from typedgen._cfg import Syntax, read_grammar
+from typedgen._cfg import Cfg, Syntax, read_grammar
 from typedgen._errors import UsageError
 from typedgen._fsm import DEFAULT_MAX_STATES, Guide, RegexAutomaton
 from typedgen._grammar import (
@@ -24,7 +24,8 @@ from typedgen._grammar import (
     GrammarAutomaton,
 )
 from typedgen._regex import DEFAULT_MAX_NODES, regex_to_nfa
-from typedgen._schema import Whitespace, json_schema_to_grammar, json_schema_to_regex
+from typedgen._schema import Whitespace, json_schema_to_regex
+from typedgen._schema.lark import SchemaGrammar, schema_grammar
 from typedgen._schema.values import RegexSizeError, ref_cycle
 
 if TYPE_CHECKING:
@@ -87,10 +88,10 @@ def compile_json_schema(
 
     Raises :class:`~typedgen.SchemaError` for a schema that cannot be honoured exactly.
     """
-    path, text = json_schema_path(schema, whitespace=whitespace)
-    if path == "grammar":
-        return compile_grammar(text, vocabulary, syntax="lark", max_states=max_states)
-    return compile_regex(text, vocabulary, max_states=max_states, max_nodes=max_nodes)
+    route = _json_schema_route(schema, whitespace=whitespace)
+    if isinstance(route, SchemaGrammar):  # the Cfg straight from the schema, no Lark text read
+        return _grammar_guide(route.cfg(), route.lark(), vocabulary, max_states=max_states)
+    return compile_regex(route, vocabulary, max_states=max_states, max_nodes=max_nodes)
 
 
 def json_schema_path(
@@ -108,12 +109,22 @@ def json_schema_path(
 
     Raises :class:`~typedgen.SchemaError` for a schema that cannot be honoured exactly.
     """
+    route = _json_schema_route(schema, whitespace=whitespace)
+    if isinstance(route, SchemaGrammar):
+        return "grammar", route.lark()
+    return "regex", route
+
+
+def _json_schema_route(
+    schema: Mapping[str, Any] | bool | str, *, whitespace: Whitespace
+) -> SchemaGrammar | str:
+    """The choice of :func:`json_schema_path`: the schema's grammar, or its regex."""
     if ref_cycle(schema) is None:
         try:
-            return "regex", json_schema_to_regex(schema, whitespace=whitespace)
+            return json_schema_to_regex(schema, whitespace=whitespace)
         except RegexSizeError:
             pass
-    return "grammar", json_schema_to_grammar(schema, whitespace=whitespace)
+    return schema_grammar(schema, whitespace=whitespace)
 
 
 def compile_grammar(
@@ -139,9 +150,31 @@ def compile_grammar(
     open at one point of the text) and ``max_threads`` (simultaneous parses of a prefix) raise
     :class:`~typedgen.GrammarLimitError` from the guide call that would exceed them.
     """
-    automaton = GrammarAutomaton(
+    return _grammar_guide(
         read_grammar(grammar, syntax=syntax, start=start),
-        source=grammar,
+        grammar,
+        vocabulary,
+        max_states=max_states,
+        max_stack_depth=max_stack_depth,
+        max_threads=max_threads,
+        timeout=timeout,
+    )
+
+
+def _grammar_guide(
+    cfg: Cfg,
+    source: str,
+    vocabulary: Vocabulary,
+    *,
+    max_states: int,
+    max_stack_depth: int = DEFAULT_MAX_STACK_DEPTH,
+    max_threads: int = DEFAULT_MAX_THREADS,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Guide:
+    """The guide of a :class:`~typedgen._cfg.Cfg` (``source``: its text, for messages)."""
+    automaton = GrammarAutomaton(
+        cfg,
+        source=source,
         max_states=max_states,
         max_stack_depth=max_stack_depth,
         max_threads=max_threads,

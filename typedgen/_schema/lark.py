@@ -11,6 +11,12 @@ compiler, so every keyword is honoured exactly as on the regex path; the groups,
 repeats around references become EBNF.  Rules that derive no finite text (a required recursive
 member) are pruned, so that every prefix the grammar allows can be completed.
 
+:func:`schema_grammar` gives that EBNF as data (:class:`SchemaGrammar`): :meth:`~SchemaGrammar.lark`
+writes the text, :meth:`~SchemaGrammar.cfg` the grammar engine's input directly (each repeat a
+loop rule), so ``compile_json_schema`` never reads Lark text back; lark would also expand every
+``x*`` of a sequence into an alternative with and one without it, ``2 ** k`` alternatives for
+``k`` repeats.
+
 The guarantee is that of :func:`~typedgen.json_schema_to_regex` without its depth cut: the
 language is the JSON texts written the typedgen way (whitespace policy, members in schema order)
 whose value validates, nested to any depth.
@@ -23,12 +29,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from typedgen._cfg import Cfg, Symbol, Terminal, loop
 from typedgen._errors import SchemaError
 from typedgen._schema.regex_text import quantifier
 from typedgen._schema.values import schema_rules
 from typedgen._schema.whitespace import Whitespace
 
-__all__ = ["json_schema_to_grammar"]
+__all__ = ["SchemaGrammar", "json_schema_to_grammar", "schema_grammar"]
 
 MAX_REPEAT = 10_000
 """Largest counted repeat (``{m,n}``) of a part holding a rule reference (``n`` copies are
@@ -112,6 +119,17 @@ def json_schema_to_grammar(
     Raises :class:`SchemaError` (with ``pointer`` and ``keyword``) for anything that cannot be
     honoured exactly, and for a schema that no finite JSON value satisfies.
     """
+    return schema_grammar(schema, whitespace=whitespace, terminals=terminals).lark()
+
+
+def schema_grammar(
+    schema: Mapping[str, Any] | bool | str,
+    *,
+    whitespace: Whitespace = Whitespace(),  # noqa: B008 (frozen, immutable)
+    terminals: Literal["regex", "characters"] = "regex",
+) -> SchemaGrammar:
+    """The grammar of :func:`json_schema_to_grammar` before it is written as text (the same
+    rules, terminals and errors)."""
     if terminals not in ("regex", "characters"):
         raise ValueError(f"terminals must be 'regex' or 'characters', not {terminals!r}")
     root, regexes, pointers = schema_rules(schema, whitespace=whitespace)
@@ -275,15 +293,81 @@ def _lark_regex(regex: str) -> str:
     return f"/{body}/"
 
 
-def _wrap(text: str) -> str:
-    return text if _NAME.fullmatch(text) else f"({text})"
+@dataclass(frozen=True, slots=True)
+class _Repeat:
+    """A sequence repeated: ``op`` is ``"*"`` or ``"+"``."""
+
+    body: _Sequence
+    op: str
 
 
-_Expression = tuple[str, bool]  # EBNF text ("" for the empty text), whether it matches ""
+_Part = str | _Repeat  # a rule or terminal name, or a repeat
+_Sequence = tuple[_Part, ...]  # () is the empty text
+_Expression = tuple[_Sequence, bool]  # a sequence, whether it matches ""
+
+
+def _text(sequence: _Sequence) -> str:
+    """A sequence as Lark EBNF."""
+    return " ".join(_part_text(part) for part in sequence)
+
+
+def _part_text(part: _Part) -> str:
+    if isinstance(part, str):
+        return part
+    body = part.body
+    text = body[0] if len(body) == 1 and isinstance(body[0], str) else f"({_text(body)})"
+    return text + part.op
+
+
+@dataclass(frozen=True)
+class SchemaGrammar:
+    """The grammar of a schema as :class:`_Writer` writes it: per rule (``start`` first), its
+    alternatives, sequences of names and repeats; per terminal name, its regex (typedgen's
+    syntax, verbatim from the schema compiler)."""
+
+    rules: dict[str, list[_Sequence]]
+    terminals: dict[str, str]
+
+    def lark(self) -> str:
+        """The grammar as Lark text: one line per rule, then one per terminal."""
+        lines = [f"{name}: {' | '.join(map(_text, body))}" for name, body in self.rules.items()]
+        lines += [f"{name}: {_lark_regex(regex)}" for name, regex in self.terminals.items()]
+        return "\n".join(lines) + "\n"
+
+    def cfg(self) -> Cfg:
+        """The same grammar as a :class:`~typedgen._cfg.Cfg`, without reading the Lark text:
+        each repeat becomes a loop rule (:func:`~typedgen._cfg.loop`); the lines are those of
+        :meth:`lark`."""
+        lines = {name: number for number, name in enumerate(self.rules, 1)}
+        terminals = {
+            name: Terminal(name, regex, number)
+            for number, (name, regex) in enumerate(self.terminals.items(), len(lines) + 1)
+        }
+        rules: dict[str, list[tuple[Symbol, ...]]] = {}
+        loops: dict[_Sequence, str] = {}
+
+        def symbols(owner: str, sequence: _Sequence) -> tuple[Symbol, ...]:
+            out: list[Symbol] = []
+            for part in sequence:
+                if isinstance(part, str):
+                    out.append(("term", part) if part in terminals else ("rule", part))
+                    continue
+                once = symbols(owner, part.body)
+                name = loops.get(part.body)
+                if name is None:
+                    name = loops[part.body] = f"__{owner}_star_{len(loops)}"
+                    lines[name] = lines[owner]
+                out.extend(loop(rules, name, once, 1 if part.op == "+" else 0))
+            return tuple(out)
+
+        for name, body in self.rules.items():
+            rules[name] = [symbols(name, sequence) for sequence in body]
+        return Cfg("start", rules, terminals, (), lines)
 
 
 class _Writer:
-    """Writes parsed rule bodies as Lark EBNF, one terminal per distinct regex text.
+    """Writes parsed rule bodies as EBNF (:class:`SchemaGrammar`), one terminal per distinct
+    regex text.
 
     Sequences hold names and repeats (``x*``, ``(x y)+``) only: every alternation and every
     optional part is a helper rule, since Lark rewrites ``a (b|c) d?`` into one alternative per
@@ -302,13 +386,13 @@ class _Writer:
         self.names = names
         self.productive = _productive(trees)
         self.terminals: dict[str, str] = {}
-        self.helpers: dict[tuple[str, ...], str] = {}  # alternatives -> helper rule name
+        self.helpers: dict[tuple[_Sequence, ...], str] = {}  # alternatives -> helper rule name
         self.wanted: dict[int, None] = {}  # rules referenced, in order of first use
         self.regex = ""
         self.atoms = atoms
 
-    def grammar(self) -> str:
-        lines = []
+    def grammar(self) -> SchemaGrammar:
+        rules: dict[str, list[_Sequence]] = {}
         self.wanted[-1] = None
         done: set[int] = set()
         while len(done) < len(self.wanted):
@@ -327,24 +411,24 @@ class _Writer:
                 options = None if expression is None else [expression[0]]
             if not options:  # unreachable: only productive rules are referenced
                 raise _UnwritableError(f"rule {self.names[number]} derives nothing")
-            lines.append(f"{self.names[number]}: {' | '.join(options)}")
-        lines += [f"{name}: {' | '.join(body)}" for body, name in self.helpers.items()]
-        lines += [f"{name}: {_lark_regex(regex)}" for regex, name in self.terminals.items()]
-        return "\n".join(lines) + "\n"
+            rules[self.names[number]] = options
+        for body, name in self.helpers.items():
+            rules[name] = list(body)
+        return SchemaGrammar(rules, {name: regex for regex, name in self.terminals.items()})
 
-    def alternatives(self, group: _Item) -> list[str] | None:
-        """The EBNF of each branch of ``group`` that derives text (``""``: the empty text; the
+    def alternatives(self, group: _Item) -> list[_Sequence] | None:
+        """The EBNF of each branch of ``group`` that derives text (``()``: the empty text; the
         empty text last), ``None`` when none does."""
         written = [w for w in (self.sequence(b) for b in group.branches) if w is not None]
         if not written:
             return None
-        texts = list(dict.fromkeys(text for text, nullable in written if text))
+        sequences = list(dict.fromkeys(sequence for sequence, _ in written if sequence))
         if any(nullable for _, nullable in written):
-            texts.append("")
-        return texts
+            sequences.append(())
+        return sequences
 
     def sequence(self, items: list[_Item]) -> _Expression | None:
-        parts: list[str] = []
+        parts: list[_Part] = []
         nullable = True
         run: list[_Item] = []
         for item in [*items, None]:
@@ -353,7 +437,7 @@ class _Writer:
                 continue
             if run:
                 if all(i.nullable for i in run):
-                    parts.extend(text for i in run if (text := self.optional(i)))
+                    parts.extend(part for i in run for part in self.optional(i))
                 else:
                     parts.append(self.terminal(self.regex[run[0].start : run[-1].end]))
                     nullable = False
@@ -362,39 +446,39 @@ class _Writer:
                 expression = self.item(item)
                 if expression is None:
                     return None
-                if expression[0]:
-                    parts.append(expression[0])
+                parts.extend(expression[0])
                 nullable = nullable and expression[1]
-        return " ".join(parts), nullable
+        return tuple(parts), nullable
 
-    def optional(self, item: _Item) -> str:
+    def optional(self, item: _Item) -> _Sequence:
         """An item without references that may match the empty text, as EBNF whose terminals
         cannot (Earley's dynamic lexers refuse terminals that match the empty text)."""
         if item.high == 0:
-            return ""
+            return ()
         if item.kind == _ATOM or not item.base_nullable:
             base = self.regex[item.start : item.base_end]
-            return self.helper(self.terminal(base + _repeat_text(max(1, item.low), item.high)), "")
+            terminal = self.terminal(base + _repeat_text(max(1, item.low), item.high))
+            return (self.helper((terminal,), ()),)
         expression = self.item(item)
-        return "" if expression is None else expression[0]
+        return () if expression is None else expression[0]
 
     def item(self, item: _Item) -> _Expression | None:
         if item.high == 0:
-            return "", True
+            return (), True
         base: _Expression | None
         if item.kind == _REF:
             base = None
             if item.rule in self.productive:
                 self.wanted.setdefault(item.rule)
-                base = self.names[item.rule], False
+                base = (self.names[item.rule],), False
         elif item.kind == _ATOM and self.atoms and (item.low, item.high) != (1, 1):
             # a repeated character as one terminal: lark's lexer finds every length of it
             if item.low > 0:
-                return self.terminal(self.regex[item.start : item.end]), False
+                return (self.terminal(self.regex[item.start : item.end]),), False
             text = self.regex[item.start : item.base_end] + _repeat_text(1, item.high)
-            return self.helper(self.terminal(text), ""), True
+            return (self.helper((self.terminal(text),), ()),), True
         elif item.kind == _ATOM or not (item.has_ref or self.atoms or item.base_nullable):
-            base = self.terminal(self.regex[item.start : item.base_end]), False
+            base = (self.terminal(self.regex[item.start : item.base_end]),), False
         else:
             options = self.alternatives(item.parsed())
             if options is None:
@@ -402,31 +486,31 @@ class _Writer:
             elif len(options) == 1:
                 base = options[0], not options[0]
             else:
-                base = self.helper(*options), "" in options
+                base = (self.helper(*options),), () in options
         return self.repeated(base, item.low, item.high)
 
     def repeated(self, base: _Expression | None, low: int, high: int | None) -> _Expression | None:
         if base is None:
-            return ("", True) if low == 0 else None
-        text, nullable = base
-        if not text or (low, high) == (1, 1):
+            return ((), True) if low == 0 else None
+        sequence, nullable = base
+        if not sequence or (low, high) == (1, 1):
             return base
         if nullable and (high is None or high > 1):
             raise _UnwritableError("a repeat of a part that may be empty")
         if high is None and low <= 1:
-            return _wrap(text) + ("*" if low == 0 else "+"), low == 0
+            return (_Repeat(sequence, "*" if low == 0 else "+"),), low == 0
         if (high or low) > MAX_REPEAT:
             raise _UnwritableError(f"a repeat of more than {MAX_REPEAT} recursive values")
-        name = self.helper(text)
-        parts = [name] * low
+        name = self.helper(sequence)
+        parts: list[_Part] = [name] * low
         if high is None:
-            parts.append(f"{name}*")
+            parts.append(_Repeat((name,), "*"))
         else:
-            tail = ""  # up to high - low more copies: a chain of optional rules
+            tail: _Sequence = ()  # up to high - low more copies: a chain of optional rules
             for _ in range(high - low):
-                tail = self.helper(f"{name} {tail}".strip(), "")
-            parts.append(tail)
-        return " ".join(p for p in parts if p), low == 0
+                tail = (self.helper((name, *tail), ()),)
+            parts.extend(tail)
+        return tuple(parts), low == 0
 
     def terminal(self, regex: str) -> str:
         name = self.terminals.get(regex)
@@ -434,10 +518,12 @@ class _Writer:
             name = self.terminals[regex] = f"T{len(self.terminals)}"
         return name
 
-    def helper(self, *alternatives: str) -> str:
-        """A rule name for the alternatives (EBNF sequences, ``""`` for the empty text)."""
-        if len(alternatives) == 1 and _NAME.fullmatch(alternatives[0]):
-            return alternatives[0]
+    def helper(self, *alternatives: _Sequence) -> str:
+        """A rule name for the alternatives (``()`` for the empty text)."""
+        if len(alternatives) == 1 and len(alternatives[0]) == 1:
+            only = alternatives[0][0]
+            if isinstance(only, str):
+                return only
         name = self.helpers.get(alternatives)
         if name is None:
             name = self.helpers[alternatives] = f"h{len(self.helpers)}"
