@@ -63,6 +63,9 @@ def _load_type(spec: str) -> Any:
 
 
 def _extract(args: argparse.Namespace) -> int:
+    # stdout carries the rows (without --output): vLLM logs to stderr, here and in its engine
+    # process (read when vLLM is first imported)
+    os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
     target = _load_type(args.type)
     inputs = read_inputs(args.files, field=args.field, id_field=args.id_field)
     if args.resume and args.output is None:
