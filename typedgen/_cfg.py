@@ -3,7 +3,8 @@
 Two syntaxes are read:
 
 * **Lark** (``rule: ...``, ``TERMINAL: ...``, ``%import``, ``%ignore``): read by the ``lark``
-  package itself (``lark.Lark(..., parser="earley", lexer="dynamic_complete")``), which expands
+  package's own grammar loader (``lark.load_grammar``; no lark parser is built), with the checks
+  of ``lark.Lark(..., parser="earley", lexer="dynamic_complete")``, which expands
   ``?rule``, ``[...]``, ``*``, ``+``, ``~ n..m``, templates and imports into plain rules (BNF)
   and terminals (regular expressions). Each terminal's regex is then read by typedgen's own
   regex front end (``typedgen._regex``), which refuses what it cannot honour exactly
@@ -115,12 +116,14 @@ def read_lark(text: str, *, start: str = "start") -> Cfg:
     """Read a Lark grammar with the ``lark`` package; raises :class:`GrammarError` for a syntax
     error, a ``%declare``'d terminal (it has no pattern), a terminal with flags other than
     ``i`` on a string, or a terminal regex that typedgen cannot honour exactly."""
-    import lark
     from lark.exceptions import GrammarError as LarkGrammarError
     from lark.exceptions import LarkError
+    from lark.load_grammar import load_grammar
+    from lark.utils import get_regexp_width
 
     try:
-        parser = lark.Lark(text, parser="earley", lexer="dynamic_complete", start=start)
+        grammar, _ = load_grammar(text, "<string>", [], False)
+        definitions, lark_rules, ignored = grammar.compile([start], set())
     except LarkGrammarError as exc:
         raise GrammarError(f"lark cannot read the grammar: {exc}", line=_lark_line(exc)) from exc
     except LarkError as exc:
@@ -129,10 +132,25 @@ def read_lark(text: str, *, start: str = "start") -> Cfg:
         ) from exc
     lines = _definition_lines(text)
     terminals: dict[str, Terminal] = {}
-    for definition in parser.terminals:
+    for definition in definitions:  # what lark's Earley parser (dynamic lexer) refuses
+        try:
+            empty = get_regexp_width(definition.pattern.to_regexp())[0] == 0
+        except ValueError as exc:
+            raise GrammarError(
+                f"lark cannot read the regex of terminal {definition.name}: {exc}",
+                rule=definition.name,
+                line=lines.get(definition.name),
+            ) from exc
+        if empty:
+            raise GrammarError(
+                f"terminal {definition.name} matches the empty text (lark's Earley parser "
+                "refuses zero-width terminals)",
+                rule=definition.name,
+                line=lines.get(definition.name),
+            )
         terminals[definition.name] = _lark_terminal(definition, lines.get(definition.name))
     rules: dict[str, list[tuple[Symbol, ...]]] = {}
-    for rule in parser.rules:
+    for rule in lark_rules:
         name = rule.origin.name
         symbols: list[Symbol] = []
         for symbol in rule.expansion:
@@ -148,7 +166,7 @@ def read_lark(text: str, *, start: str = "start") -> Cfg:
             else:
                 symbols.append(("rule", symbol.name))
         rules.setdefault(name, []).append(tuple(symbols))
-    ignore = tuple(parser.ignore_tokens)
+    ignore = tuple(ignored)
     for name in ignore:
         if name not in terminals:
             raise GrammarError(f"%ignore of {name}, which is not a terminal", rule=name)
