@@ -122,7 +122,7 @@ def read_lark(text: str, *, start: str = "start") -> Cfg:
     from lark.utils import get_regexp_width
 
     try:
-        grammar, _ = load_grammar(text, "<string>", [], False)
+        grammar, _ = load_grammar(text, "<string>", [], False)  # type: ignore[no-untyped-call]
         definitions, lark_rules, ignored = grammar.compile([start], set())
     except LarkGrammarError as exc:
         raise GrammarError(f"lark cannot read the grammar: {exc}", line=_lark_line(exc)) from exc
