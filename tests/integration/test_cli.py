@@ -49,13 +49,20 @@ def test_an_interrupted_run_resumes_with_each_input_once(
     argv += ["--output", str(out)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), *sys.path]))
 
-    # A first run, one record at a time, interrupted (Ctrl-C) once some rows are written.
-    first = subprocess.Popen(
-        [sys.executable, "-m", "typedgen", *argv, "--batch-size", "1", str(inputs)],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # A first run, one record at a time, interrupted (Ctrl-C) once some rows are written. The
+    # run gets SIGINT's default action, as in a terminal: a suite started in the background by a
+    # shell without job control inherits SIGINT ignored, and so would the run (Python then
+    # leaves it ignored, and the run goes on to its end). A handled signal is reset at exec.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        first = subprocess.Popen(
+            [sys.executable, "-m", "typedgen", *argv, "--batch-size", "1", str(inputs)],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 300
     while not (out.exists() and out.read_text().count("\n") >= 2):
         assert first.poll() is None, first.communicate()[1]
