@@ -34,10 +34,11 @@ data's own order, not reordered into schema order): typedgen, llguidance and xgr
 object members in schema order, so an instance whose members come in another order is rejected
 by each of them alike.
 
-Engine ``typedgen`` is :func:`typedgen.compile_json_schema`, which takes the grammar path for
-recursive schemas and regexes too large for the regex path; ``typedgen-regex`` and
-``typedgen-grammar`` force one path (``json_schema_to_regex`` + ``compile_regex``,
-``json_schema_to_grammar`` + ``compile_grammar``).  ``--compare-paths`` runs those two and
+Engine ``typedgen`` is :func:`typedgen.compile_json_schema`, which takes the regex path where
+the schema's regex is exact (no ``$ref`` cycle, no "any value", not too large) and the grammar
+path otherwise; ``typedgen-regex`` and ``typedgen-grammar`` force one path
+(``compile_json_schema(..., path=...)``: the regex path then unrolls recursion and "any
+value" 3 levels).  ``--compare-paths`` runs those two and
 prints, over the schemas both compile, TTFM and mask times by the size of the regex: the
 measurement behind the choice of ``compile_json_schema`` (``docs/json-schema.md``).
 
@@ -64,7 +65,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -81,8 +82,6 @@ from typedgen import (
     Vocabulary,
     compile_grammar,
     compile_json_schema,
-    compile_regex,
-    json_schema_to_grammar,
     json_schema_to_regex,
 )
 from typedgen._compiler import json_schema_path
@@ -92,7 +91,9 @@ from typedgen.testing import load_tokenizer
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "maskbench-public"
 SUITE = DATA.parent / "json-schema-test-suite"
 SUITE_SUBSET = "JSON-Schema-Test-Suite"
-TYPEDGEN: dict[str, str | None] = {
+ForcedPath = Literal["regex", "grammar"] | None  # None: the path compile_json_schema chooses
+
+TYPEDGEN: dict[str, ForcedPath] = {
     "typedgen": None,
     "typedgen-regex": "regex",
     "typedgen-grammar": "grammar",
@@ -143,16 +144,11 @@ def _bits(words: np.ndarray, size: int) -> np.ndarray:
 
 
 class TypedgenMatcher(Matcher):
-    def __init__(self, schema: Any, vocab: Vocabulary, path: str | None) -> None:
+    def __init__(self, schema: Any, vocab: Vocabulary, path: ForcedPath) -> None:
         """``path``: ``None`` for the path compile_json_schema takes, or the one forced."""
         self.vocab = vocab
         self.out = np.zeros((1, (vocab.size + 31) // 32), dtype=np.int32)
-        if path == "regex":
-            self.guide = compile_regex(json_schema_to_regex(schema), vocab)
-        elif path == "grammar":
-            self.guide = compile_grammar(json_schema_to_grammar(schema), vocab)
-        else:
-            self.guide = compile_json_schema(schema, vocab)
+        self.guide = compile_json_schema(schema, vocab, path=path)
         self.state = self.guide.initial_state
         self.guide.fill_bitmask(self.state, self.out)
 

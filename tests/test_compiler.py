@@ -13,6 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from typedgen import (
+    GrammarLimitError,
     RegexError,
     SchemaError,
     StateLimitError,
@@ -26,7 +27,7 @@ from typedgen import (
     schema_of,
 )
 from typedgen._compiler import Compiler, json_schema_path
-from typedgen._schema.values import ref_cycle
+from typedgen._schema.values import exact_regex, ref_cycle
 from typedgen.testing import accepts_string
 
 
@@ -168,16 +169,56 @@ def test_recursive_schemas_compile_to_a_grammar_without_depth_cut() -> None:
     assert not accepts_string(spaced, '{  "value":1,"children":[]}')
 
 
-def test_small_schemas_stay_on_the_regex_path() -> None:
-    for schema in ({"type": "integer"}, {}, {"type": "object"}, {"$ref": "#/$defs/a"}):
+def test_schemas_with_an_exact_regex_stay_on_the_regex_path() -> None:
+    closed = {"type": "object", "properties": {"a": {"$ref": "#/$defs/a"}}}
+    closed["additionalProperties"] = False
+    for schema in ({"type": "integer"}, {"$ref": "#/$defs/a"}, closed):
         schema.setdefault("$defs", {"a": {"type": "array", "items": {"$ref": "#/$defs/b"}}})
         schema["$defs"]["b"] = {"type": "string"}
         assert json_schema_path(schema) == ("regex", json_schema_to_regex(schema))
+        assert exact_regex(schema) == json_schema_to_regex(schema)
     # a recursive definition that the schema never reaches is no recursion of the schema
     unused = {"$defs": {"a": {"items": {"$ref": "#/$defs/a"}}}, "type": "integer"}
     assert ref_cycle(unused) is None and json_schema_path(unused)[0] == "regex"
     assert ref_cycle({"properties": {"next": {"$ref": "#"}}}) == ""
     assert ref_cycle(NODE) == "/$defs/Node"
+
+
+def test_any_value_takes_the_grammar_path_without_depth_cut() -> None:
+    """A value nested without bound ("any value": ``{}``, open ``items`` or
+    ``additionalProperties``) has no exact regex: the grammar path nests it as deep as the
+    output goes, where json_schema_to_regex unrolls it 3 levels."""
+    deep = '{"k":' + "[" * 6 + '{"x":null}' + "]" * 6 + "}"
+    cases = [
+        ({}, deep),
+        ({"type": "object"}, deep),
+        ({"items": {"type": "array"}}, "[" * 8 + "1" + "]" * 8),
+        ({"not": {"type": "null"}}, f"[{deep}]"),
+    ]
+    for schema, text in cases:
+        assert exact_regex(schema) is None
+        assert json_schema_path(schema) == ("grammar", json_schema_to_grammar(schema))
+        assert re.fullmatch(json_schema_to_regex(schema), text) is None
+        assert accepts_string(compile_json_schema(schema, byte_vocabulary()), text)
+    guide = compile_json_schema({"type": "object"}, byte_vocabulary())
+    assert not accepts_string(guide, '{"k":[}') and not accepts_string(guide, "[]")
+    cut = compile_json_schema({"type": "object"}, byte_vocabulary(), path="regex")
+    assert not accepts_string(cut, deep) and accepts_string(cut, '{"k":[[1]]}')
+    forced = compile_json_schema({"type": "integer"}, byte_vocabulary(), path="grammar")
+    assert accepts_string(forced, "-12") and not accepts_string(forced, "1.5")
+    with pytest.raises(UsageError, match="path"):
+        compile_json_schema({}, byte_vocabulary(), path="lark")  # type: ignore[arg-type]
+
+
+def test_the_compile_deadline_covers_the_schema_walk() -> None:
+    """``timeout`` bounds the schema walk as well as the grammar engine's build: a schema
+    whose walk alone outlasts it raises GrammarLimitError naming the option and the place."""
+    schema = _layered(4)
+    with pytest.raises(GrammarLimitError, match="JSON Schema takes too long") as error:
+        compile_json_schema(schema, byte_vocabulary(), timeout=0.0)
+    assert error.value.option == "timeout" and error.value.limit == 0.0
+    assert "(at /" in str(error.value)
+    assert accepts_string(compile_json_schema(schema, byte_vocabulary(), timeout=60), "{}")
 
 
 def _layered(levels: int) -> dict[str, Any]:

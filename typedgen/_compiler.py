@@ -26,7 +26,7 @@ from typedgen._grammar import (
 from typedgen._regex import DEFAULT_MAX_NODES, regex_to_nfa
 from typedgen._schema import Whitespace, json_schema_to_regex
 from typedgen._schema.lark import SchemaGrammar, schema_grammar
-from typedgen._schema.values import RegexSizeError, ref_cycle
+from typedgen._schema.values import Deadline, exact_regex
 
 if TYPE_CHECKING:
     from typedgen._vocab import Vocabulary
@@ -77,20 +77,40 @@ def compile_json_schema(
     vocabulary: Vocabulary,
     *,
     whitespace: Whitespace = Whitespace(),  # noqa: B008 (frozen, immutable)
+    path: JsonSchemaPath | None = None,
     max_states: int = DEFAULT_MAX_STATES,
     max_nodes: int = DEFAULT_MAX_NODES,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Guide:
     """The guide that allows exactly the JSON texts valid under ``schema`` (a dict, a boolean
     or the schema's JSON text), written with the given ``whitespace`` policy (compact by
-    default), through the path :func:`json_schema_path` chooses: the grammar engine, with no
-    depth cut, for a schema that reaches a ``$ref`` cycle or whose regex would be too large,
-    the regex of :func:`~typedgen.json_schema_to_regex` otherwise.
+    default), through the path :func:`json_schema_path` chooses: the regex of
+    :func:`~typedgen.json_schema_to_regex` where that regex has no depth cut and fits the
+    regex path, the grammar engine (no depth cut) otherwise.
 
-    Raises :class:`~typedgen.SchemaError` for a schema that cannot be honoured exactly.
+    ``path="regex"`` or ``path="grammar"`` forces one: the regex path then unrolls recursion
+    and "any value" to ``json_schema_to_regex``'s depth, and refuses a schema whose regex is
+    too large. Raises :class:`~typedgen.SchemaError` for a schema that cannot be honoured
+    exactly, and :class:`~typedgen.GrammarLimitError` (option ``"timeout"``) when the schema
+    walk and the grammar engine's build take more than ``timeout`` seconds together (the
+    regex path's automaton is bounded by ``max_nodes`` and ``max_states`` instead).
     """
-    route = _json_schema_route(schema, whitespace=whitespace)
+    if path not in (None, "regex", "grammar"):
+        raise UsageError(f"path must be None, 'regex' or 'grammar', got {path!r}")
+    deadline = Deadline(timeout)
+    route: SchemaGrammar | str
+    if path == "regex":
+        route = json_schema_to_regex(schema, whitespace=whitespace)
+    elif path == "grammar":
+        route = schema_grammar(schema, whitespace=whitespace, deadline=deadline)
+    else:
+        route = _json_schema_route(schema, whitespace=whitespace, deadline=deadline)
     if isinstance(route, SchemaGrammar):  # the Cfg straight from the schema, no Lark text read
-        return _grammar_guide(route.cfg(), route.lark(), vocabulary, max_states=max_states)
+        cfg, source = route.cfg(), route.lark()
+        deadline.check("")
+        return _grammar_guide(
+            cfg, source, vocabulary, max_states=max_states, timeout=deadline.left()
+        )
     return compile_regex(route, vocabulary, max_states=max_states, max_nodes=max_nodes)
 
 
@@ -99,32 +119,30 @@ def json_schema_path(
     *,
     whitespace: Whitespace = Whitespace(),  # noqa: B008 (frozen, immutable)
 ) -> tuple[JsonSchemaPath, str]:
-    """How :func:`compile_json_schema` compiles ``schema``: ``("grammar", text)``, the Lark
-    grammar of :func:`~typedgen.json_schema_to_grammar`, when the schema reaches a ``$ref``
-    cycle (which the regex would cut at its ``max_depth``) or its regex would be larger than
-    the regex path holds (``MAX_REGEX_SIZE``); ``("regex", pattern)``, the pattern of
-    :func:`~typedgen.json_schema_to_regex`, otherwise: below that size the regex path is the
-    faster one, to the first mask and per mask (measured on MaskBench: see
+    """How :func:`compile_json_schema` compiles ``schema``: ``("regex", pattern)``, the
+    pattern of :func:`~typedgen.json_schema_to_regex`, when that pattern is exact (no depth
+    cut: the schema reaches no ``$ref`` cycle and allows no "any value", a value nested
+    without bound) and no larger than the regex path holds (``MAX_REGEX_SIZE``): there the
+    regex path is the faster one; ``("grammar", text)``, the Lark grammar of
+    :func:`~typedgen.json_schema_to_grammar`, otherwise (measured on MaskBench: see
     ``docs/json-schema.md``).
 
     Raises :class:`~typedgen.SchemaError` for a schema that cannot be honoured exactly.
     """
-    route = _json_schema_route(schema, whitespace=whitespace)
+    route = _json_schema_route(schema, whitespace=whitespace, deadline=None)
     if isinstance(route, SchemaGrammar):
         return "grammar", route.lark()
     return "regex", route
 
 
 def _json_schema_route(
-    schema: Mapping[str, Any] | bool | str, *, whitespace: Whitespace
+    schema: Mapping[str, Any] | bool | str, *, whitespace: Whitespace, deadline: Deadline | None
 ) -> SchemaGrammar | str:
-    """The choice of :func:`json_schema_path`: the schema's grammar, or its regex."""
-    if ref_cycle(schema) is None:
-        try:
-            return json_schema_to_regex(schema, whitespace=whitespace)
-        except RegexSizeError:
-            pass
-    return schema_grammar(schema, whitespace=whitespace)
+    """The choice of :func:`json_schema_path`: the schema's exact regex, or its grammar."""
+    regex = exact_regex(schema, whitespace=whitespace, deadline=deadline)
+    if regex is None:
+        return schema_grammar(schema, whitespace=whitespace, deadline=deadline)
+    return regex
 
 
 def compile_grammar(

@@ -32,7 +32,7 @@ from typing import Any, Literal
 from typedgen._cfg import Cfg, Symbol, Terminal, loop
 from typedgen._errors import SchemaError
 from typedgen._schema.regex_text import quantifier
-from typedgen._schema.values import schema_rules
+from typedgen._schema.values import Deadline, schema_rules
 from typedgen._schema.whitespace import Whitespace
 
 __all__ = ["SchemaGrammar", "json_schema_to_grammar", "schema_grammar"]
@@ -127,12 +127,13 @@ def schema_grammar(
     *,
     whitespace: Whitespace = Whitespace(),  # noqa: B008 (frozen, immutable)
     terminals: Literal["regex", "characters"] = "regex",
+    deadline: Deadline | None = None,
 ) -> SchemaGrammar:
     """The grammar of :func:`json_schema_to_grammar` before it is written as text (the same
-    rules, terminals and errors)."""
+    rules, terminals and errors); the schema walk stops at ``deadline``."""
     if terminals not in ("regex", "characters"):
         raise ValueError(f"terminals must be 'regex' or 'characters', not {terminals!r}")
-    root, regexes, pointers = schema_rules(schema, whitespace=whitespace)
+    root, regexes, pointers = schema_rules(schema, whitespace=whitespace, deadline=deadline)
     names = {number: _rule_name(number, pointer) for number, pointer in pointers.items()}
     names[-1] = "start"
     try:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from typedgen._errors import SchemaError
+from typedgen._errors import GrammarLimitError, SchemaError
 from typedgen._formats import NUMBER
 from typedgen._schema.arrays import array_regex
 from typedgen._schema.charsets import CHAR, canonical_literal
@@ -33,7 +34,9 @@ __all__ = [
     "MAX_REGEX_SIZE",
     "PREFERRED_REGEX_SIZE",
     "Compiler",
+    "Deadline",
     "RegexSizeError",
+    "exact_regex",
     "json_schema_to_regex",
     "ref_cycle",
     "schema_rules",
@@ -117,6 +120,62 @@ def json_schema_to_regex(
     return regex
 
 
+@dataclass(frozen=True)
+class Deadline:
+    """The end of a compile that may take ``timeout`` seconds from this object's creation."""
+
+    timeout: float
+    at: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", time.monotonic() + self.timeout)
+
+    def left(self) -> float:
+        """The seconds left (0 once past)."""
+        return max(0.0, self.at - time.monotonic())
+
+    def check(self, pointer: str) -> None:
+        """Raise :class:`~typedgen.GrammarLimitError` (option ``"timeout"``) once past, naming
+        the schema location ``pointer`` being compiled then."""
+        if time.monotonic() > self.at:
+            raise GrammarLimitError(
+                f"compiling the JSON Schema takes too long (at {pointer or '/'})",
+                option="timeout",
+                limit=self.timeout,
+            )
+
+
+def exact_regex(
+    schema: Mapping[str, Any] | bool | str,
+    *,
+    whitespace: Whitespace = Whitespace(),  # noqa: B008 (frozen, immutable)
+    deadline: Deadline | None = None,
+) -> str | None:
+    """The regex of :func:`json_schema_to_regex` where it has no depth cut, else ``None``:
+    ``None`` when ``schema`` reaches a ``$ref`` cycle, allows "any value" somewhere (a value
+    nested without bound: ``{}``, ``true``, ``items`` or ``additionalProperties`` left open),
+    or needs a regex above :data:`MAX_REGEX_SIZE`. Where it returns a regex, that regex
+    matches every valid instance written the typedgen way (up to the documented narrowings)
+    and nothing else. Raises :class:`SchemaError` as :func:`json_schema_to_regex` does; the
+    walk stops at the first value that needs a grammar, and at ``deadline``."""
+    schema = load(schema)
+    refs = Refs(schema)
+    if refs.cycle() is not None:
+        return None
+    compiler = Compiler(
+        refs=refs, max_depth=DEFAULT_MAX_DEPTH, whitespace=whitespace, exact=True, deadline=deadline
+    )
+    try:
+        regex = compiler.value(schema, "")
+    except (_UnboundedError, TooLargeError):
+        return None
+    if compiler.cut or (regex is not None and regex_size(regex) > MAX_REGEX_SIZE):
+        return None
+    if regex is None:
+        raise SchemaError("no JSON value satisfies the schema")
+    return regex
+
+
 def ref_cycle(schema: Mapping[str, Any] | bool | str) -> str | None:
     """The pointer of a ``$ref`` target that ``schema`` reaches and that reaches itself again
     through ``$ref`` (see :meth:`Refs.cycle`), or ``None``."""
@@ -124,7 +183,10 @@ def ref_cycle(schema: Mapping[str, Any] | bool | str) -> str | None:
 
 
 def schema_rules(
-    schema: Mapping[str, Any] | bool | str, *, whitespace: Whitespace
+    schema: Mapping[str, Any] | bool | str,
+    *,
+    whitespace: Whitespace,
+    deadline: Deadline | None = None,
 ) -> tuple[str, dict[int, str], dict[int, str]]:
     """The schema compiled in grammar mode (see :mod:`typedgen._schema.lark`): the regex
     of the root value, the regex of each rule that has instances (by number; a rule without is
@@ -132,7 +194,11 @@ def schema_rules(
     The regexes hold :func:`rule_reference` marks."""
     schema = load(schema)
     compiler = Compiler(
-        refs=Refs(schema), max_depth=DEFAULT_MAX_DEPTH, whitespace=whitespace, grammar=True
+        refs=Refs(schema),
+        max_depth=DEFAULT_MAX_DEPTH,
+        whitespace=whitespace,
+        grammar=True,
+        deadline=deadline,
     )
     try:
         root = compiler.value(schema, "")
@@ -154,6 +220,8 @@ class Compiler(Flattener):
 
     whitespace: Whitespace = Whitespace()  # noqa: RUF009 (frozen, immutable)
     any_used: bool = False  # whether an "any value" was unrolled
+    exact: bool = False  # raise _UnboundedError at an "any value" instead of unrolling it
+    deadline: Deadline | None = None  # checked at each value written
     # (id of the subschema, pointer, recursion state) -> (the subschema, kept alive so that its
     # id is not reused, and its regex)
     memo: dict[tuple[int, str, tuple[tuple[str, int], ...]], tuple[Any, str | None]] = field(
@@ -266,6 +334,8 @@ class Compiler(Flattener):
     def _write(self, alternatives: list[Flat], pointer: str) -> str | None:
         """The regex of the values of any of ``alternatives``; :class:`TooLargeError` (at
         ``pointer``) when it is surely above :data:`MAX_REGEX_SIZE`."""
+        if self.deadline is not None:
+            self.deadline.check(pointer)
         result = alternation([r for r in map(self.generate, alternatives) if r is not None])
         if result is not None and len(result) // 2 > MAX_REGEX_SIZE:  # size >= length / 2
             raise TooLargeError(pointer)
@@ -309,7 +379,7 @@ class Compiler(Flattener):
                     # unrolled only as deep as the values nest: a value is matched as exactly,
                     # and "any value" stays small (Python's re compiles it quickly)
                     levels = max(nesting(v) for v in flat.enum or ())
-                    if not self.grammar and levels > self.max_depth:
+                    if not (self.grammar or self.exact) and levels > self.max_depth:
                         levels = self.max_depth
                         self.depth_dependent = True
                     compact = self.compact(levels)
@@ -374,6 +444,8 @@ class Compiler(Flattener):
     def _any_value(self) -> str:
         """Any JSON value with arrays/objects nested at most ``max_depth`` levels deep (in
         grammar mode: a reference to the one rule of any value, nested without bound)."""
+        if self.exact:
+            raise _UnboundedError
         self.any_used = True
         if not self.grammar:
             self.depth_dependent = True
@@ -402,6 +474,10 @@ class Compiler(Flattener):
 class RegexSizeError(SchemaError):
     """The regex of a schema would exceed :data:`MAX_REGEX_SIZE` (a grammar may still hold it:
     see :func:`typedgen.compile_json_schema`)."""
+
+
+class _UnboundedError(Exception):
+    """Internal: an exact compiler met a value nested without bound ("any value")."""
 
 
 class TooLargeError(Exception):
